@@ -1,0 +1,52 @@
+//! The engine's view of lightningd. Implemented over cln-rpc by `revops-node`
+//! and over the simulated network by `revops-sim`; both parse the same
+//! CLN-shaped responses, so the engine cannot tell them apart.
+
+use crate::channel::{ChannelSnapshot, Feerates, ForwardRecord};
+use std::future::Future;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum NodeError {
+    #[error("lightningd did not answer `{method}` within {timeout_secs} s")]
+    Timeout { method: String, timeout_secs: u64 },
+    #[error(
+        "calls to `{method}` are paused for {retry_in_secs} s after repeated failures of the {group} group (circuit breaker open)"
+    )]
+    BreakerOpen {
+        method: String,
+        group: String,
+        retry_in_secs: u64,
+    },
+    #[error("lightningd refused `{method}` (code {code}): {message}")]
+    Rpc {
+        method: String,
+        code: i64,
+        message: String,
+    },
+    #[error("talking to lightningd for `{method}` failed: {message}")]
+    Transport { method: String, message: String },
+    #[error("lightningd's answer to `{method}` was not understood: {message}")]
+    Malformed { method: String, message: String },
+}
+
+pub trait Node: Send + Sync {
+    /// Every channel we have, in any state.
+    fn list_channels(&self)
+    -> impl Future<Output = Result<Vec<ChannelSnapshot>, NodeError>> + Send;
+
+    /// Forwards with `created_index >= start_index`, oldest first, at most `limit`.
+    fn list_forwards(
+        &self,
+        start_index: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ForwardRecord>, NodeError>> + Send;
+
+    fn feerates(&self) -> impl Future<Output = Result<Feerates, NodeError>> + Send;
+
+    /// Set the proportional fee of one channel, leaving its base fee as it is.
+    fn set_channel_fee(
+        &self,
+        short_channel_id: &str,
+        fee_ppm: u32,
+    ) -> impl Future<Output = Result<(), NodeError>> + Send;
+}

@@ -1,0 +1,29 @@
+//! The cl-revenue-ops decision engine.
+//!
+//! It knows no CLN plugin types: it talks to lightningd through the
+//! [`revops_core::Node`] trait, reads time from a [`revops_core::Clock`],
+//! asks WASM policies for decisions through `revops-runtime`, and records
+//! everything in `revops-store`. The plugin and `simulate` drive the very
+//! same engine.
+//!
+//! Invariants:
+//! - A policy proposes; the host's rails ([`rails`]) decide what is sent:
+//!   bounds, hysteresis, broadcast rate limit, no-op suppression, dry-run.
+//! - A failing policy never changes a fee: its batch keeps every channel's
+//!   current fee, and the failure is counted, stored and reported.
+//! - Decisions are written before their effect (see `revops-store`).
+
+mod cycle;
+mod error;
+mod ingest;
+mod inputs;
+mod policy_set;
+pub mod rails;
+mod settings;
+mod status;
+
+pub use cycle::{ChannelAction, ChannelOutcome, FeeCycleReport, FeeEngine, ManualFeeChange};
+pub use error::EngineError;
+pub use policy_set::PolicySet;
+pub use settings::FeeSettings;
+pub use status::{CycleSummary, EngineStatus};

@@ -1,0 +1,18 @@
+//! The lightningd adapter: the engine's [`revops_core::Node`] over cln-rpc.
+//!
+//! Invariants:
+//! - Every call has a timeout; a timed-out connection is dropped, never reused,
+//!   because cln-rpc takes the next framed message on a connection as the
+//!   answer and a late reply would be read as the answer to the next call.
+//! - Each method group (channels, forwards, feerates, fee updates) has its own
+//!   circuit breaker: after repeated failures the group fails fast for the
+//!   breaker period instead of piling up calls on a struggling lightningd.
+//! - Responses are parsed by cln-rpc's generated types and converted by
+//!   [`convert`], which the simulated node reuses, so both parse alike.
+
+mod breaker;
+mod cln;
+pub mod convert;
+
+pub use breaker::{BreakerSnapshot, MethodGroup};
+pub use cln::{ClnNode, RpcSettings};

@@ -1,0 +1,159 @@
+//! The CLN face: manifest (options, RPC methods), start-up, the loops.
+//!
+//! Invariants: nothing is ever printed to stdout (it is the protocol
+//! channel; logs go to lightningd through the `log` crate); no hooks are
+//! registered; a start-up failure disables the plugin with a reason instead
+//! of crashing lightningd's start.
+
+use crate::config::{Config, KEYS, find_key, parse_value};
+use crate::options;
+use crate::policies;
+use crate::rpc;
+use crate::state::{Inner, LoopStatus, State};
+use anyhow::Context;
+use cln_plugin::{Builder, ConfiguredPlugin, options::Value as OptValue};
+use revops_core::{Clock, SystemClock};
+use revops_engine::FeeEngine;
+use revops_node::{ClnNode, RpcSettings};
+use revops_runtime::{Limits, PolicyRuntime};
+use revops_store::Store;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::io::{Stdin, Stdout};
+
+pub fn run() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(serve())
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let builder = Builder::new(tokio::io::stdin(), tokio::io::stdout())
+        .option(options::db_path())
+        .option(options::policy_dir())
+        .option(options::fee_interval())
+        .option(options::min_fee_ppm())
+        .option(options::max_fee_ppm())
+        .option(options::dry_run())
+        .option(options::rpc_timeout())
+        .option(options::rpc_breaker())
+        .option(options::default_fee_policy())
+        .setconfig_callback(rpc::config::setconfig)
+        .subscribe("shutdown", on_shutdown);
+    let builder = rpc::register(builder);
+    let Some(configured) = builder.configure().await? else {
+        // `--help` or getmanifest only.
+        return Ok(());
+    };
+    let state = match build_state(&configured) {
+        Ok(state) => state,
+        Err(e) => {
+            let reason = format!("cl-revenue-ops cannot start: {e:#}");
+            log::error!("{reason}");
+            configured.disable(&reason).await?;
+            return Ok(());
+        }
+    };
+    let plugin = configured.start(state.clone()).await?;
+    log::info!(
+        "cl-revenue-ops {} started: database {}, {} fee policies loaded{}",
+        env!("CARGO_PKG_VERSION"),
+        state.0.db_path.display(),
+        state.0.engine.policies().iter().count(),
+        if state.0.engine.settings().dry_run {
+            ", DRY-RUN"
+        } else {
+            ""
+        }
+    );
+    tokio::spawn(crate::fee_loop::run(state));
+    plugin.join().await
+}
+
+async fn on_shutdown(_plugin: cln_plugin::Plugin<State>, _params: Value) -> anyhow::Result<()> {
+    log::info!("lightningd is shutting down; stopping cl-revenue-ops");
+    // The database is consistent at every commit; nothing to flush.
+    std::process::exit(0);
+}
+
+fn option_json(v: Option<OptValue>) -> Value {
+    match v {
+        Some(OptValue::Integer(i)) => json!(i),
+        Some(OptValue::Boolean(b)) => json!(b),
+        Some(OptValue::String(s)) => json!(s),
+        _ => Value::Null,
+    }
+}
+
+fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::Result<State> {
+    let cfg = configured.configuration();
+    let lightning_dir = PathBuf::from(&cfg.lightning_dir);
+    let rpc_path = lightning_dir.join(&cfg.rpc_file);
+    let path_option = |name: &str, default: PathBuf| -> anyhow::Result<PathBuf> {
+        Ok(match configured.option_str(name)? {
+            Some(OptValue::String(s)) if !s.is_empty() => {
+                let p = PathBuf::from(s);
+                if p.is_absolute() {
+                    p
+                } else {
+                    lightning_dir.join(p)
+                }
+            }
+            _ => default,
+        })
+    };
+    let db_path = path_option(
+        options::db_path().name,
+        lightning_dir.join("revenue_ops.db"),
+    )?;
+    let policy_dir = path_option(
+        options::policy_dir().name,
+        lightning_dir.join("revenue-ops").join("policies"),
+    )?;
+
+    let mut option_values = BTreeMap::new();
+    for key in KEYS {
+        let raw = option_json(configured.option_str(key.option)?);
+        let value =
+            parse_value(key, &raw).map_err(|e| anyhow::anyhow!("option {}: {e}", key.option))?;
+        option_values.insert(key.key, value);
+    }
+    let mut config = Config::new(option_values);
+
+    let store =
+        Arc::new(Store::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?);
+    for (key, raw) in store.config_overrides()? {
+        match find_key(&key).map(|k| (k, parse_value(k, &Value::String(raw.clone())))) {
+            Some((k, Ok(v))) => config.set_override(k.key, v),
+            _ => log::warn!("ignoring stored override {key}={raw}: not a valid setting"),
+        }
+    }
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+
+    let runtime =
+        Arc::new(PolicyRuntime::new(Limits::default()).context("starting the policy runtime")?);
+    let (policies, policy_sources, policy_load_errors) = policies::load_all(&runtime, &policy_dir);
+
+    let rpc_settings = RpcSettings::new(config.rpc_timeout_secs(), config.rpc_breaker_secs());
+    let node = Arc::new(ClnNode::new(rpc_path, Arc::clone(&rpc_settings)));
+    let settings = config.fee_settings();
+    let engine = FeeEngine::new(node, SystemClock, store, runtime, policies, settings);
+    Ok(State(Arc::new(Inner {
+        started_at: SystemClock.now_secs(),
+        engine,
+        config: Mutex::new(config),
+        rpc_settings,
+        db_path,
+        policy_dir,
+        fee_loop: Mutex::new(LoopStatus::default()),
+        policy_load_errors,
+        policy_sources,
+        fee_loop_wake: tokio::sync::Notify::new(),
+    })))
+}

@@ -1,0 +1,75 @@
+//! Loading fee policies at start-up: the built-in default, then every
+//! `.wasm` file in the policy directory. A file that fails validation is
+//! reported (log + `revenue-status`) and never replaces a working policy.
+
+use revops_engine::PolicySet;
+use revops_runtime::PolicyRuntime;
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyLoadError {
+    pub file: String,
+    pub error: String,
+}
+
+/// Where each loaded policy came from, by name.
+pub type Sources = std::collections::BTreeMap<String, String>;
+
+pub fn load_all(runtime: &PolicyRuntime, dir: &Path) -> (PolicySet, Sources, Vec<PolicyLoadError>) {
+    let mut set = PolicySet::default();
+    let mut sources = Sources::new();
+    let mut errors = Vec::new();
+    match runtime.load(revops_policy_artifacts::FEE_ALPHA) {
+        Ok(p) => {
+            sources.insert(p.name().to_string(), "built-in".to_string());
+            set.insert(Arc::new(p));
+        }
+        Err(e) => {
+            log::error!("the built-in fee policy failed to load: {e}");
+            errors.push(PolicyLoadError {
+                file: "built-in fee-alpha".to_string(),
+                error: e.to_string(),
+            });
+        }
+    }
+    let mut files: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => {
+            errors.push(PolicyLoadError {
+                file: dir.display().to_string(),
+                error: format!("cannot read the policy directory: {e}"),
+            });
+            Vec::new()
+        }
+    };
+    files.sort();
+    for path in files {
+        let file = path.display().to_string();
+        let loaded = std::fs::read(&path)
+            .map_err(|e| format!("cannot read: {e}"))
+            .and_then(|bytes| runtime.load(&bytes).map_err(|e| e.to_string()));
+        match loaded {
+            Ok(p) => {
+                log::info!("loaded policy {}@{} from {file}", p.name(), p.version());
+                if let Some(previous) = sources.insert(p.name().to_string(), file.clone()) {
+                    log::info!(
+                        "policy {} from {file} replaces the one from {previous}",
+                        p.name()
+                    );
+                }
+                set.insert(Arc::new(p));
+            }
+            Err(error) => {
+                log::warn!("policy file {file} rejected: {error}");
+                errors.push(PolicyLoadError { file, error });
+            }
+        }
+    }
+    (set, sources, errors)
+}

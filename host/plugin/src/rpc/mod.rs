@@ -1,0 +1,41 @@
+//! The `revenue-*` RPC methods. Each handler validates every parameter
+//! before changing anything and answers bad input with JSON-RPC -32602
+//! naming the parameter.
+
+pub mod config;
+mod fees;
+mod policy;
+mod status;
+
+use crate::state::State;
+use cln_plugin::{Builder, RpcMethodBuilder};
+use tokio::io::{Stdin, Stdout};
+
+pub fn register(builder: Builder<State, Stdin, Stdout>) -> Builder<State, Stdin, Stdout> {
+    builder
+        .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-status", status::status)
+                .description("Version, loops, loaded policies, dry-run, breaker state and policy failures")
+                .usage(""),
+        )
+        .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-config", config::revenue_config)
+                .description("Show or change settings: get [key] | set key value | reset key | list-mutable")
+                .usage("action [key] [value]"),
+        )
+        .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-policy", policy::revenue_policy)
+                .description("Per-peer fee policy: list | get peer_id | set peer_id strategy [fee_ppm] [min_fee_ppm] [max_fee_ppm] | delete peer_id")
+                .usage("action [peer_id] [strategy] [fee_ppm] [min_fee_ppm] [max_fee_ppm]"),
+        )
+        .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-set-fee", fees::set_fee)
+                .description("Set a channel's fee now, within the peer's bounds unless force=true")
+                .usage("channel_id fee_ppm [force]"),
+        )
+        .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-fee-cycle", fees::fee_cycle)
+                .description("Run one fee cycle now and return what it decided for every channel")
+                .usage(""),
+        )
+}

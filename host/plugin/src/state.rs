@@ -1,0 +1,64 @@
+//! The plugin's shared state, handed to every RPC handler and loop.
+
+use crate::config::Config;
+use crate::policies::{PolicyLoadError, Sources};
+use revops_core::SystemClock;
+use revops_engine::FeeEngine;
+use revops_node::{ClnNode, RpcSettings};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub type Engine = FeeEngine<ClnNode, SystemClock>;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoopStatus {
+    pub interval_secs: u64,
+    pub last_run_at: Option<u64>,
+    pub next_run_at: Option<u64>,
+}
+
+pub struct Inner {
+    pub engine: Engine,
+    pub config: Mutex<Config>,
+    pub rpc_settings: Arc<RpcSettings>,
+    pub started_at: u64,
+    pub db_path: PathBuf,
+    pub policy_dir: PathBuf,
+    pub fee_loop: Mutex<LoopStatus>,
+    pub policy_load_errors: Vec<PolicyLoadError>,
+    pub policy_sources: Sources,
+    /// Wakes the fee loop early so a new interval takes effect at once.
+    pub fee_loop_wake: tokio::sync::Notify,
+}
+
+#[derive(Clone)]
+pub struct State(pub Arc<Inner>);
+
+impl State {
+    pub fn config(&self) -> MutexGuard<'_, Config> {
+        self.0.config.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn fee_loop(&self) -> MutexGuard<'_, LoopStatus> {
+        self.0.fee_loop.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Push the effective configuration to the engine and the RPC adapter.
+    pub fn apply_config(&self) {
+        let config = self.config().clone();
+        let settings = config.fee_settings();
+        let interval_changed =
+            settings.fee_interval_secs != self.0.engine.settings().fee_interval_secs;
+        self.0.engine.set_settings(settings);
+        self.0
+            .rpc_settings
+            .set_timeout_secs(config.rpc_timeout_secs());
+        self.0
+            .rpc_settings
+            .set_breaker_secs(config.rpc_breaker_secs());
+        if interval_changed {
+            self.0.fee_loop_wake.notify_one();
+        }
+    }
+}

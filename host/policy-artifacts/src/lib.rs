@@ -1,0 +1,46 @@
+//! The built-in policies as WebAssembly components, embedded in the binary.
+//!
+//! The build script compiles each guest crate in `policies/` for
+//! `wasm32-unknown-unknown` and encodes it as a component of the WIT world
+//! `revops:policy/fee-policy@0.1.0`; this crate only embeds the results.
+//!
+//! Invariants:
+//! - Every constant is a complete, validated component (not a core module).
+//! - [`FEE_ALPHA`] imports nothing but `revops:policy` interfaces (no WASI).
+//! - [`hostile`] components are for containment tests only: loading one in
+//!   production is a bug.
+
+/// The default fee policy, `fee-alpha` (crate `revops-fee-alpha`).
+pub const FEE_ALPHA: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fee_alpha.component.wasm"));
+
+/// Deliberately misbehaving fee policies (crate `revops-test-hostile`), one
+/// per failure kind the runtime must contain. Their `metadata` is valid
+/// (name `hostile-<mode>`); only `decide-fees` misbehaves.
+pub mod hostile {
+    /// `decide-fees` never returns (fuel / epoch interruption must stop it).
+    pub const INFINITE_LOOP: &[u8] = include_bytes!(concat!(
+        env!("OUT_DIR"),
+        "/hostile_infinite_loop.component.wasm"
+    ));
+    /// `decide-fees` allocates without bound (the memory cap must trap it).
+    pub const MEMORY_BOMB: &[u8] = include_bytes!(concat!(
+        env!("OUT_DIR"),
+        "/hostile_memory_bomb.component.wasm"
+    ));
+    /// `decide-fees` panics (a trap).
+    pub const PANIC: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/hostile_panic.component.wasm"));
+    /// `decide-fees` returns `err("hostile policy: deliberate guest error")`.
+    pub const GUEST_ERROR: &[u8] = include_bytes!(concat!(
+        env!("OUT_DIR"),
+        "/hostile_guest_error.component.wasm"
+    ));
+    /// `decide-fees` returns one decision fewer than it was given inputs.
+    pub const WRONG_COUNT: &[u8] = include_bytes!(concat!(
+        env!("OUT_DIR"),
+        "/hostile_wrong_count.component.wasm"
+    ));
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,82 @@
+//! Checks on the embedded components: they are components (not core
+//! modules), and they import only the `revops:policy` interfaces.
+
+use super::{FEE_ALPHA, hostile};
+use wasmparser::{Parser, Payload};
+
+/// `\0asm`, version 0x0d, layer 1: the component-model preamble.
+const COMPONENT_PREAMBLE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+
+const ALL: [(&str, &[u8]); 6] = [
+    ("fee-alpha", FEE_ALPHA),
+    ("infinite-loop", hostile::INFINITE_LOOP),
+    ("memory-bomb", hostile::MEMORY_BOMB),
+    ("panic", hostile::PANIC),
+    ("guest-error", hostile::GUEST_ERROR),
+    ("wrong-count", hostile::WRONG_COUNT),
+];
+
+/// Names of the component's top-level imports and exports.
+fn component_interface(bytes: &[u8]) -> (Vec<String>, Vec<String>) {
+    let mut imports = Vec::new();
+    let mut exports = Vec::new();
+    // `parse_all` also walks nested modules and components (wit-component
+    // wraps exports in inner components with their own `import-type-*`
+    // imports); only the outermost level says what the host must provide.
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.expect("component parses") {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(section) if depth == 0 => {
+                for import in section {
+                    imports.push(import.expect("import parses").name.name.to_owned());
+                }
+            }
+            Payload::ComponentExportSection(section) if depth == 0 => {
+                for export in section {
+                    exports.push(export.expect("export parses").name.name.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    (imports, exports)
+}
+
+#[test]
+fn every_artifact_is_a_component() {
+    for (name, bytes) in ALL {
+        assert!(
+            bytes.starts_with(&COMPONENT_PREAMBLE),
+            "{name} does not start with the component preamble: {:02x?}",
+            &bytes[..bytes.len().min(8)]
+        );
+    }
+}
+
+#[test]
+fn every_artifact_imports_only_revops_policy_interfaces() {
+    for (name, bytes) in ALL {
+        let (imports, _) = component_interface(bytes);
+        assert!(
+            imports.iter().all(|i| i.starts_with("revops:policy/")),
+            "{name} imports {imports:?}"
+        );
+    }
+}
+
+#[test]
+fn fee_alpha_imports_the_host_log_and_exports_the_fee_strategy() {
+    let (imports, exports) = component_interface(FEE_ALPHA);
+    assert!(
+        imports.contains(&"revops:policy/host@0.1.0".to_owned()),
+        "{imports:?}"
+    );
+    for export in [
+        "revops:policy/metadata@0.1.0",
+        "revops:policy/fee-strategy@0.1.0",
+    ] {
+        assert!(exports.contains(&export.to_owned()), "{exports:?}");
+    }
+}

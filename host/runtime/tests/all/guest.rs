@@ -1,0 +1,346 @@
+//! Policy components built inside the tests: a hand-written core module (WAT)
+//! for the `fee-policy` world, embedded with its WIT and encoded as a
+//! component by `wit-component` — real components, no toolchain needed.
+//!
+//! The guest's `decide-fees` runs an optional prelude (spin, grow memory,
+//! trap), logs `log_lines` lines, then answers per [`Answer`]. The canonical
+//! ABI layouts it relies on (wasm32):
+//! - `channel-fee-input`: 120 bytes, align 8; `short-channel-id` at 0,
+//!   `fee-ppm` at 48.
+//! - `fee-decision`: 40 bytes, align 4; scid 0, fee-ppm 8, step 12,
+//!   reason 20, state option (tag 28, ptr 32, len 36).
+//! - `result<list<fee-decision>, string>`: tag at 0, payload (ptr, len) at 4.
+
+use wit_component::{ComponentEncoder, StringEncoding};
+use wit_parser::Resolve;
+
+/// The real contract, as the host's bindings see it.
+pub const POLICY_WIT: &str = include_str!("../../../../wit/policy.wit");
+
+const WASI_CLOCKS_WIT: &str = r#"
+package wasi:clocks@0.2.0;
+
+interface wall-clock {
+    record datetime { seconds: u64, nanoseconds: u32 }
+    now: func() -> datetime;
+}
+"#;
+
+const WITH_WASI_WIT: &str = r#"
+package revops-test:guest;
+
+world fee-policy-with-clock {
+    include revops:policy/fee-policy@0.1.0;
+    import wasi:clocks/wall-clock@0.2.0;
+}
+"#;
+
+const METADATA_ONLY_WIT: &str = r#"
+package revops-test:partial;
+
+world metadata-only {
+    import revops:policy/host@0.1.0;
+    export revops:policy/metadata@0.1.0;
+}
+"#;
+
+/// What `decide-fees` returns after its prelude and logging.
+#[derive(Clone, Copy, Debug)]
+pub enum Answer {
+    /// One decision per input, echoing the scid and the current fee.
+    Echo {
+        /// `Some(n)`: every decision carries an `n`-byte state.
+        state_bytes: Option<u32>,
+        /// Length of the `step` string (`hold`, or that many `x`).
+        step_chars: u32,
+        /// Length of the `reason` string (`r` repeated).
+        reason_bytes: u32,
+    },
+    /// `err("policy refuses")`.
+    Err,
+    /// `ok` with one decision fewer than inputs (or none for none).
+    DropLast,
+}
+
+impl Answer {
+    pub const ECHO: Answer = Answer::Echo {
+        state_bytes: None,
+        step_chars: 4,
+        reason_bytes: 8,
+    };
+}
+
+/// Something run at the start of `decide-fees`.
+#[derive(Clone, Copy, Debug)]
+pub enum Prelude {
+    None,
+    /// `loop br 0`: only fuel or the epoch stops it.
+    Spin,
+    /// Grow memory a page at a time until refused, then `unreachable`.
+    MemoryBomb,
+    /// `unreachable`, as a Rust panic compiles to.
+    Unreachable,
+}
+
+#[derive(Clone, Debug)]
+pub struct Guest {
+    pub name: String,
+    pub version: String,
+    /// The `revops:policy` version the guest is built against.
+    pub wit_version: String,
+    pub log_lines: u32,
+    pub log_line: String,
+    pub prelude: Prelude,
+    pub answer: Answer,
+    /// Also import `wasi:clocks/wall-clock@0.2.0` (forbidden).
+    pub import_wasi_clock: bool,
+    /// Export only `metadata` (no fee-strategy role implementation).
+    pub metadata_only: bool,
+}
+
+impl Guest {
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            version: "1.0.0".to_owned(),
+            wit_version: "0.1.0".to_owned(),
+            log_lines: 0,
+            log_line: "hello from the guest".to_owned(),
+            prelude: Prelude::None,
+            answer: Answer::ECHO,
+            import_wasi_clock: false,
+            metadata_only: false,
+        }
+    }
+
+    pub fn prelude(mut self, prelude: Prelude) -> Self {
+        self.prelude = prelude;
+        self
+    }
+
+    pub fn answer(mut self, answer: Answer) -> Self {
+        self.answer = answer;
+        self
+    }
+
+    pub fn logs(mut self, lines: u32, line: &str) -> Self {
+        self.log_lines = lines;
+        self.log_line = line.to_owned();
+        self
+    }
+
+    pub fn wit_version(mut self, version: &str) -> Self {
+        self.wit_version = version.to_owned();
+        self
+    }
+
+    pub fn metadata_only(mut self) -> Self {
+        self.metadata_only = true;
+        self
+    }
+
+    pub fn with_wasi_clock(mut self) -> Self {
+        self.import_wasi_clock = true;
+        self
+    }
+
+    /// The encoded component.
+    pub fn component(&self) -> Vec<u8> {
+        let mut resolve = Resolve::default();
+        let policy_wit = POLICY_WIT.replace("@0.1.0", &format!("@{}", self.wit_version));
+        let policy_pkg = resolve
+            .push_str("policy.wit", &policy_wit)
+            .expect("policy WIT parses");
+        let world = if self.metadata_only {
+            assert_eq!(self.wit_version, "0.1.0", "the partial world uses 0.1.0");
+            let pkg = resolve
+                .push_str("partial.wit", METADATA_ONLY_WIT)
+                .expect("partial world parses");
+            resolve
+                .select_world(&[pkg], Some("metadata-only"))
+                .expect("partial world exists")
+        } else if self.import_wasi_clock {
+            assert_eq!(self.wit_version, "0.1.0", "the clock world includes 0.1.0");
+            resolve
+                .push_str("clocks.wit", WASI_CLOCKS_WIT)
+                .expect("clocks WIT parses");
+            let pkg = resolve
+                .push_str("with-wasi.wit", WITH_WASI_WIT)
+                .expect("test world parses");
+            resolve
+                .select_world(&[pkg], Some("fee-policy-with-clock"))
+                .expect("test world exists")
+        } else {
+            resolve
+                .select_world(&[policy_pkg], Some("fee-policy"))
+                .expect("fee-policy world exists")
+        };
+        let mut module = wat::parse_str(self.wat()).expect("guest WAT is valid");
+        wit_component::embed_component_metadata(
+            &mut module,
+            &resolve,
+            world,
+            StringEncoding::UTF8,
+            false,
+        )
+        .expect("metadata embeds");
+        ComponentEncoder::default()
+            .module(&module)
+            .expect("module is accepted")
+            .validate(true)
+            .encode()
+            .expect("component encodes")
+    }
+
+    fn wat(&self) -> String {
+        let v = &self.wit_version;
+        let name = &self.name;
+        let version = &self.version;
+        let log_line = &self.log_line;
+        let log_lines = self.log_lines;
+        let clock_import = if self.import_wasi_clock {
+            r#"(import "wasi:clocks/wall-clock@0.2.0" "now" (func $now (param i32)))"#
+        } else {
+            ""
+        };
+        // Calling the clock keeps the import alive in the component.
+        let clock_call = if self.import_wasi_clock {
+            "(call $now (i32.const 3072))"
+        } else {
+            ""
+        };
+        let prelude = match self.prelude {
+            Prelude::None => "",
+            Prelude::Spin => "(loop $spin (br $spin))",
+            Prelude::MemoryBomb => {
+                "(loop $bomb (br_if $bomb (i32.ne (memory.grow (i32.const 1)) (i32.const -1)))) unreachable"
+            }
+            Prelude::Unreachable => "unreachable",
+        };
+        let (state_tag, state_len, step_len, reason_len) = match self.answer {
+            Answer::Echo {
+                state_bytes,
+                step_chars,
+                reason_bytes,
+            } => (
+                i32::from(state_bytes.is_some()),
+                state_bytes.unwrap_or(0),
+                step_chars,
+                reason_bytes,
+            ),
+            _ => (0, 0, 4, 8),
+        };
+        let answer = match self.answer {
+            Answer::Echo { .. } => "(call $answer (local.get $ptr) (local.get $len))",
+            Answer::DropLast => {
+                "(call $answer (local.get $ptr) (select (i32.sub (local.get $len) (i32.const 1)) (i32.const 0) (local.get $len)))"
+            }
+            Answer::Err => {
+                r#"(i32.store8 (i32.const 2048) (i32.const 1))
+                   (i32.store (i32.const 2052) (i32.const 256))
+                   (i32.store (i32.const 2056) (i32.const 14))
+                   (i32.const 2048)"#
+            }
+        };
+        let step = if step_len == 4 {
+            "hold".to_owned()
+        } else {
+            "x".repeat(step_len as usize)
+        };
+        let reason = "r".repeat(reason_len as usize);
+        let decide_export = if self.metadata_only {
+            String::new()
+        } else {
+            format!(r#"(export "revops:policy/fee-strategy@{v}#decide-fees")"#)
+        };
+        let name_len = name.len();
+        let version_len = version.len();
+        let log_len = log_line.len();
+        // Memory map: 16 name, 96 version, 160 roles, 176 description,
+        // 256 error text, 320 log line, 1024 metadata return area, 2048
+        // decide return area, 4096 step, 8192 reason, 16384 heap.
+        format!(
+            r#"
+(module
+  (import "revops:policy/host@{v}" "log" (func $log (param i32 i32 i32)))
+  {clock_import}
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 16384))
+  (data (i32.const 16) "{name}")
+  (data (i32.const 96) "{version}")
+  (data (i32.const 160) "\00")
+  (data (i32.const 176) "a test policy")
+  (data (i32.const 256) "policy refuses")
+  (data (i32.const 320) "{log_line}")
+  (data (i32.const 4096) "{step}")
+  (data (i32.const 8192) "{reason}")
+
+  (func $realloc (export "cabi_realloc")
+        (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr
+      (i32.and (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
+               (i32.sub (i32.const 0) (local.get $align))))
+    (global.set $heap (i32.add (local.get $ptr) (local.get $size)))
+    (block $fits
+      (loop $grow
+        (br_if $fits (i32.le_u (global.get $heap) (i32.mul (memory.size) (i32.const 65536))))
+        (if (i32.eq (memory.grow (i32.const 1)) (i32.const -1)) (then unreachable))
+        (br $grow)))
+    (local.get $ptr))
+
+  (func (export "revops:policy/metadata@{v}#metadata") (result i32)
+    {clock_call}
+    (i32.store (i32.const 1024) (i32.const 16))
+    (i32.store (i32.const 1028) (i32.const {name_len}))
+    (i32.store (i32.const 1032) (i32.const 96))
+    (i32.store (i32.const 1036) (i32.const {version_len}))
+    (i32.store (i32.const 1040) (i32.const 160))
+    (i32.store (i32.const 1044) (i32.const 1))
+    (i32.store (i32.const 1048) (i32.const 176))
+    (i32.store (i32.const 1052) (i32.const 13))
+    (i32.const 1024))
+
+  ;; ok(list of `$n` decisions echoing the first `$n` inputs at `$ptr`)
+  (func $answer (param $ptr i32) (param $n i32) (result i32)
+    (local $i i32) (local $out i32) (local $in i32) (local $d i32)
+    (local.set $out (call $realloc (i32.const 0) (i32.const 0) (i32.const 4)
+                                   (i32.mul (local.get $n) (i32.const 40))))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $in (i32.add (local.get $ptr) (i32.mul (local.get $i) (i32.const 120))))
+        (local.set $d (i32.add (local.get $out) (i32.mul (local.get $i) (i32.const 40))))
+        (i32.store (local.get $d) (i32.load (local.get $in)))
+        (i32.store offset=4 (local.get $d) (i32.load offset=4 (local.get $in)))
+        (i32.store offset=8 (local.get $d) (i32.load offset=48 (local.get $in)))
+        (i32.store offset=12 (local.get $d) (i32.const 4096))
+        (i32.store offset=16 (local.get $d) (i32.const {step_len}))
+        (i32.store offset=20 (local.get $d) (i32.const 8192))
+        (i32.store offset=24 (local.get $d) (i32.const {reason_len}))
+        (i32.store8 offset=28 (local.get $d) (i32.const {state_tag}))
+        (i32.store offset=32 (local.get $d) (i32.const 0))
+        (i32.store offset=36 (local.get $d) (i32.const {state_len}))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (i32.store8 (i32.const 2048) (i32.const 0))
+    (i32.store (i32.const 2052) (local.get $out))
+    (i32.store (i32.const 2056) (local.get $n))
+    (i32.const 2048))
+
+  (func $decide_fees {decide_export}
+        (param $ptr i32) (param $len i32) (result i32)
+    (local $i i32)
+    {prelude}
+    (block $logged
+      (loop $line
+        (br_if $logged (i32.ge_u (local.get $i) (i32.const {log_lines})))
+        (call $log (i32.const 2) (i32.const 320) (i32.const {log_len}))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $line)))
+    {answer})
+)
+"#
+        )
+    }
+}

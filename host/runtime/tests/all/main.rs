@@ -1,0 +1,10 @@
+//! Integration tests for `revops-runtime`, one binary with modules (as
+//! wasmtime does): real components in, classified failures out.
+
+mod fee_alpha;
+mod guest;
+mod hostile;
+mod limits;
+mod load;
+mod logging;
+mod support;

@@ -1,0 +1,132 @@
+//! Versioned schema migrations.
+//!
+//! Invariant: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
+//! Migrations are append-only: a released one is never edited, a change is a
+//! new entry. Each runs in its own transaction together with the version bump.
+
+use crate::StoreError;
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: configuration, peer policies, forwards, feerates, fee state and audit.
+    r#"
+    CREATE TABLE config_overrides (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE peer_policies (
+        peer_id TEXT PRIMARY KEY,
+        strategy TEXT NOT NULL CHECK (strategy IN ('dynamic', 'static', 'passive')),
+        fee_ppm INTEGER,
+        min_fee_ppm INTEGER,
+        max_fee_ppm INTEGER,
+        updated_at INTEGER NOT NULL,
+        CHECK (strategy <> 'static' OR fee_ppm IS NOT NULL)
+    );
+    CREATE TABLE forwards (
+        created_index INTEGER PRIMARY KEY,
+        in_channel TEXT NOT NULL,
+        out_channel TEXT,
+        in_msat INTEGER NOT NULL,
+        out_msat INTEGER,
+        fee_msat INTEGER,
+        status TEXT NOT NULL,
+        received_time INTEGER NOT NULL,
+        resolved_time INTEGER
+    );
+    CREATE INDEX forwards_settled_out ON forwards (out_channel, resolved_time)
+        WHERE status = 'settled';
+    CREATE TABLE ingest_cursors (
+        name TEXT PRIMARY KEY,
+        next_index INTEGER NOT NULL
+    );
+    CREATE TABLE feerate_samples (
+        timestamp INTEGER NOT NULL,
+        opening_perkw INTEGER NOT NULL
+    );
+    CREATE INDEX feerate_samples_time ON feerate_samples (timestamp);
+    CREATE TABLE channel_fee_state (
+        short_channel_id TEXT PRIMARY KEY,
+        peer_id TEXT NOT NULL,
+        policy_name TEXT,
+        policy_version TEXT,
+        policy_state BLOB,
+        last_decision_at INTEGER NOT NULL,
+        last_target_fee_ppm INTEGER,
+        last_step TEXT,
+        last_reason TEXT,
+        last_outcome TEXT
+    );
+    CREATE TABLE fee_changes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        timestamp INTEGER NOT NULL,
+        short_channel_id TEXT NOT NULL,
+        peer_id TEXT NOT NULL,
+        old_fee_ppm INTEGER NOT NULL,
+        proposed_fee_ppm INTEGER NOT NULL,
+        new_fee_ppm INTEGER NOT NULL,
+        step TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        policy_name TEXT NOT NULL,
+        policy_version TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX fee_changes_channel_time ON fee_changes (short_channel_id, timestamp);
+    CREATE TABLE policy_failures (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        timestamp INTEGER NOT NULL,
+        policy_name TEXT NOT NULL,
+        policy_version TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        message TEXT NOT NULL,
+        channels INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let current = u32::try_from(current).unwrap_or(0);
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION as i64);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert!(err.to_string().contains("newer than this plugin"), "{err}");
+    }
+}

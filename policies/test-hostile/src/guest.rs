@@ -1,0 +1,88 @@
+//! The hostile component (wasm32 only): valid `metadata`, and a `decide-fees`
+//! that misbehaves as [`crate::SELECTED`] says.
+//!
+//! Invariants:
+//! - The only import is `revops:policy/host`, like a real policy, so the host
+//!   loads it and the failure happens inside the call.
+
+use crate::mode::{Mode, SELECTED};
+use std::hint::black_box;
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "fee-policy",
+});
+
+use exports::revops::policy::{fee_strategy, metadata};
+use revops::policy::host::{LogLevel, log};
+use revops::policy::types as wit;
+
+struct Hostile;
+
+impl metadata::Guest for Hostile {
+    fn metadata() -> wit::PolicyMetadata {
+        wit::PolicyMetadata {
+            name: format!("hostile-{}", SELECTED.slug()),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            roles: vec![wit::Role::FeeStrategy],
+            description: "Misbehaves on purpose; for containment tests only.".to_owned(),
+        }
+    }
+}
+
+impl fee_strategy::Guest for Hostile {
+    fn decide_fees(inputs: Vec<wit::ChannelFeeInput>) -> Result<Vec<wit::FeeDecision>, String> {
+        log(
+            LogLevel::Warn,
+            &format!("hostile policy running in mode {}", SELECTED.slug()),
+        );
+        match SELECTED {
+            Mode::InfiniteLoop => infinite_loop(),
+            Mode::MemoryBomb => memory_bomb(),
+            Mode::Panic => panic!("hostile policy: deliberate panic"),
+            Mode::GuestError => Err("hostile policy: deliberate guest error".to_owned()),
+            Mode::WrongCount => {
+                let mut decisions = hold_all(inputs);
+                decisions.pop();
+                Ok(decisions)
+            }
+            Mode::WellBehaved => Ok(hold_all(inputs)),
+        }
+    }
+}
+
+/// Spins forever; `black_box` keeps the optimiser from proving it pointless.
+fn infinite_loop() -> ! {
+    let mut counter = 0u64;
+    loop {
+        counter = black_box(counter.wrapping_add(1));
+    }
+}
+
+/// Allocates and touches 1 MiB blocks without bound. When the host refuses to
+/// grow memory any further, the allocator fails and the guest aborts (a trap).
+fn memory_bomb() -> ! {
+    const BLOCK_BYTES: usize = 1 << 20;
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        // Writing every block makes the pages real, not just reserved.
+        hoard.push(black_box(vec![0xA5; BLOCK_BYTES]));
+        black_box(&hoard);
+    }
+}
+
+/// A correct answer: keep every channel's current fee.
+fn hold_all(inputs: Vec<wit::ChannelFeeInput>) -> Vec<wit::FeeDecision> {
+    inputs
+        .into_iter()
+        .map(|input| wit::FeeDecision {
+            short_channel_id: input.short_channel_id,
+            fee_ppm: input.fee_ppm,
+            step: "hold".to_owned(),
+            reason: "hostile policy holding the current fee".to_owned(),
+            state: None,
+        })
+        .collect()
+}
+
+export!(Hostile);

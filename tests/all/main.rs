@@ -1,0 +1,13 @@
+//! End-to-end tests: the real `cl-revenue-ops` binary started by the
+//! simulated lightningd exactly as lightningd starts plugins, answering its
+//! RPC from the seeded simulated network. One test binary, modules by area
+//! (as wasmtime's `tests/all`).
+
+mod support;
+
+mod bad_input;
+mod config;
+mod fee_cycle;
+mod lifecycle;
+mod peer_policies;
+mod sandbox;
