@@ -5,6 +5,11 @@ use crate::support::*;
 use revops_policy_artifacts::hostile;
 use serde_json::json;
 
+fn all_fees(node: &Node) -> Vec<u32> {
+    let network = node.network.lock().unwrap();
+    network.channels().iter().map(|c| c.fee_ppm).collect()
+}
+
 async fn run_hostile(bytes: &[u8], name: &str, expected_kind: &str) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path()).unwrap();
@@ -14,14 +19,7 @@ async fn run_hostile(bytes: &[u8], name: &str, expected_kind: &str) {
         "revenue-ops-default-fee-policy": name,
     }))
     .await;
-    let fees_before: Vec<u32> = node
-        .network
-        .lock()
-        .unwrap()
-        .channels()
-        .iter()
-        .map(|c| c.fee_ppm)
-        .collect();
+    let fees_before = all_fees(&node);
 
     let report = node.fee_cycle().await;
     assert_eq!(
@@ -34,15 +32,7 @@ async fn run_hostile(bytes: &[u8], name: &str, expected_kind: &str) {
         assert_eq!(o["action"], json!("policy_failed"), "{o}");
         assert_eq!(o["new_fee_ppm"], o["old_fee_ppm"]);
     }
-    let fees_after: Vec<u32> = node
-        .network
-        .lock()
-        .unwrap()
-        .channels()
-        .iter()
-        .map(|c| c.fee_ppm)
-        .collect();
-    assert_eq!(fees_before, fees_after, "no fee moved");
+    assert_eq!(fees_before, all_fees(&node), "no fee moved");
     assert_eq!(node.setchannel_calls(), 0);
 
     let status = node.ok("revenue-status", json!({})).await;

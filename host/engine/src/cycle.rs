@@ -6,13 +6,14 @@ use crate::inputs::{Measured, fee_input};
 use crate::rails::{self, Bounds, RailInput, Verdict};
 use crate::{EngineError, EngineStatus, FeeSettings, PolicySet, status::CycleSummary};
 use arc_swap::ArcSwap;
-use revops_core::{ChannelSnapshot, Clock, Node};
+use revops_core::{ChannelSnapshot, Clock, Msat, Node};
 use revops_runtime::{ChannelFeeInput, FeeDecision, FeerateInfo, LoadedPolicy, PolicyRuntime};
 use revops_store::{
     ChannelFeeState, FeeChangeOutcome, NewFeeChange, PeerPolicy, PolicyFailureRow, Store, Strategy,
 };
 use serde::Serialize;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -221,6 +222,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
         now: u64,
     ) -> Result<FeeCycleReport, EngineError> {
         let channels = self.node.list_channels().await?;
+        self.settle_pending_changes(&channels)?;
         let forwards_ingested = ingest_forwards(self.node.as_ref(), &self.store).await?;
         let feerates = self.feerates(now).await?;
         let peer_policies: HashMap<String, PeerPolicy> = self
@@ -229,6 +231,12 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             .into_iter()
             .map(|p| (p.peer_id.clone(), p))
             .collect();
+
+        // One query each for the whole node, not one per channel.
+        let mut states = self.store.channel_fee_states()?;
+        let broadcasts = self
+            .store
+            .broadcasts_by_channel_since(now.saturating_sub(DAY_SECS))?;
 
         let mut outcomes = Vec::new();
         let mut statics = Vec::new();
@@ -244,7 +252,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             let pending = Pending {
                 channel,
                 bounds,
-                previous: self.store.channel_fee_state(&channel.short_channel_id)?,
+                previous: states.remove(&channel.short_channel_id),
             };
             match peer.map(|p| (p.strategy, p.fee_ppm)) {
                 Some((Strategy::Passive, _)) => outcomes.push(ChannelOutcome {
@@ -278,7 +286,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                 reason: format!("static peer policy: {fee_ppm} ppm set by the operator"),
                 state: None,
             };
-            records.push(self.judge(settings, pending, decision, None, now)?);
+            records.push(self.judge(settings, pending, decision, None, &broadcasts, now));
         }
 
         let mut policy_failure = None;
@@ -306,8 +314,9 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                                     pending,
                                     decision,
                                     Some(&policy),
+                                    &broadcasts,
                                     now,
-                                )?);
+                                ));
                             }
                         }
                         Err(failure) => {
@@ -381,6 +390,37 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
         })
     }
 
+    /// A change recorded but never confirmed (the plugin was stopped between
+    /// writing it and lightningd's answer) is settled from what lightningd
+    /// shows now: the fee is there, or it is not.
+    fn settle_pending_changes(&self, channels: &[ChannelSnapshot]) -> Result<(), EngineError> {
+        for change in self.store.pending_fee_changes()? {
+            let now_ppm = channels
+                .iter()
+                .find(|c| c.short_channel_id == change.short_channel_id)
+                .map(|c| c.fee_ppm);
+            let (outcome, detail) = if now_ppm == Some(change.new_fee_ppm) {
+                (
+                    FeeChangeOutcome::Applied,
+                    "confirmed after a restart: lightningd shows the new fee",
+                )
+            } else {
+                (
+                    FeeChangeOutcome::Failed,
+                    "the plugin stopped before lightningd confirmed; the fee was not changed",
+                )
+            };
+            log::info!(
+                "fee change #{} on {}: {detail}",
+                change.id,
+                change.short_channel_id
+            );
+            self.store
+                .set_fee_change_outcome(change.id, outcome, Some(detail))?;
+        }
+        Ok(())
+    }
+
     /// Current opening feerate and its 24 h average. A lightningd that cannot
     /// tell does not stop the cycle: the last known average stands in.
     async fn feerates(&self, now: u64) -> Result<FeerateInfo, EngineError> {
@@ -412,6 +452,9 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
         now: u64,
     ) -> Result<Vec<ChannelFeeInput>, EngineError> {
         let first_since = self.store.oldest_forward_time()?.unwrap_or(0).min(now);
+        // Channels decided together share their window start: one grouped
+        // query per distinct start, not one per channel.
+        let mut earnings: HashMap<u64, HashMap<String, (Msat, Msat)>> = HashMap::new();
         dynamics
             .iter()
             .map(|p| {
@@ -422,9 +465,14 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                     Some(state) => state.last_decision_at,
                     None => first_since.max(now.saturating_sub(FIRST_WINDOW_SECS)),
                 };
-                let (fees, out) =
-                    self.store
-                        .channel_earnings(&p.channel.short_channel_id, since, now)?;
+                let by_channel = match earnings.entry(since) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => e.insert(self.store.earnings_by_channel(since, now)?),
+                };
+                let (fees, out) = by_channel
+                    .get(&p.channel.short_channel_id)
+                    .copied()
+                    .unwrap_or_default();
                 let measured = Measured {
                     fees_earned_msat: fees.msat(),
                     forwarded_out_msat: out.msat(),
@@ -494,13 +542,15 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
         pending: Pending<'_>,
         decision: FeeDecision,
         policy: Option<&Arc<LoadedPolicy>>,
+        broadcasts_last_24h: &HashMap<String, u32>,
         now: u64,
-    ) -> Result<Judged, EngineError> {
+    ) -> Judged {
         let channel = pending.channel;
         let is_static = policy.is_none();
-        let broadcasts = self
-            .store
-            .broadcasts_since(&channel.short_channel_id, now.saturating_sub(DAY_SECS))?;
+        let broadcasts = broadcasts_last_24h
+            .get(&channel.short_channel_id)
+            .copied()
+            .unwrap_or(0);
         let rail = rails::decide(&RailInput {
             current_ppm: channel.fee_ppm,
             proposed_ppm: decision.fee_ppm,
@@ -581,7 +631,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             policy_version: policy_version.clone(),
             outcome,
         });
-        Ok(Judged {
+        Judged {
             state,
             change,
             outcome: ChannelOutcome {
@@ -598,7 +648,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                 reason,
                 action,
             },
-        })
+        }
     }
 
     /// The operator's `revenue-set-fee`: bounds-checked unless forced,

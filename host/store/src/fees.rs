@@ -7,8 +7,9 @@
 //! crash in between leaves a `pending` row, never a change without a record.
 
 use crate::{Store, StoreError, from_sql_u64, to_sql_i64};
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// What became of a proposed fee change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,6 +102,28 @@ pub struct PolicyFailureRow {
     pub channels: u32,
 }
 
+fn insert_change(conn: &Connection, c: &NewFeeChange) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO fee_changes (timestamp, short_channel_id, peer_id, old_fee_ppm,
+           proposed_fee_ppm, new_fee_ppm, step, reason, policy_name, policy_version, outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        to_sql_i64(c.timestamp, "timestamp")?,
+        c.short_channel_id,
+        c.peer_id,
+        c.old_fee_ppm,
+        c.proposed_fee_ppm,
+        c.new_fee_ppm,
+        c.step,
+        c.reason,
+        c.policy_name,
+        c.policy_version,
+        c.outcome.as_str(),
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
 fn row_to_state(r: &Row<'_>) -> rusqlite::Result<ChannelFeeState> {
     Ok(ChannelFeeState {
         short_channel_id: r.get(0)?,
@@ -156,13 +179,17 @@ impl Store {
             .optional()?)
     }
 
-    pub fn channel_fee_states(&self) -> Result<Vec<ChannelFeeState>, StoreError> {
+    /// Every channel's state, by short channel id (one query per cycle).
+    pub fn channel_fee_states(&self) -> Result<HashMap<String, ChannelFeeState>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {STATE_COLUMNS} FROM channel_fee_state ORDER BY short_channel_id"
-        ))?;
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {STATE_COLUMNS} FROM channel_fee_state"))?;
         let rows = stmt.query_map([], row_to_state)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.map(|r| {
+            let state = r?;
+            Ok((state.short_channel_id.clone(), state))
+        })
+        .collect()
     }
 
     /// Save a batch of decisions: each channel's state and, where the fee is
@@ -185,11 +212,6 @@ impl Store {
                    last_target_fee_ppm = excluded.last_target_fee_ppm, last_step = excluded.last_step,
                    last_reason = excluded.last_reason, last_outcome = excluded.last_outcome"
             ))?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO fee_changes (timestamp, short_channel_id, peer_id, old_fee_ppm,
-                   proposed_fee_ppm, new_fee_ppm, step, reason, policy_name, policy_version, outcome)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?;
             for (state, change) in decisions {
                 upsert.execute(params![
                     state.short_channel_id,
@@ -203,25 +225,7 @@ impl Store {
                     state.last_reason,
                     state.last_outcome,
                 ])?;
-                let id = match change {
-                    Some(c) => {
-                        insert.execute(params![
-                            to_sql_i64(c.timestamp, "timestamp")?,
-                            c.short_channel_id,
-                            c.peer_id,
-                            c.old_fee_ppm,
-                            c.proposed_fee_ppm,
-                            c.new_fee_ppm,
-                            c.step,
-                            c.reason,
-                            c.policy_name,
-                            c.policy_version,
-                            c.outcome.as_str(),
-                        ])?;
-                        Some(tx.last_insert_rowid())
-                    }
-                    None => None,
-                };
+                let id = change.as_ref().map(|c| insert_change(&tx, c)).transpose()?;
                 ids.push(id);
             }
         }
@@ -231,26 +235,7 @@ impl Store {
 
     /// Write a single audit row on its own (manual fee changes).
     pub fn insert_fee_change(&self, change: &NewFeeChange) -> Result<i64, StoreError> {
-        let conn = self.conn();
-        conn.execute(
-            "INSERT INTO fee_changes (timestamp, short_channel_id, peer_id, old_fee_ppm,
-               proposed_fee_ppm, new_fee_ppm, step, reason, policy_name, policy_version, outcome)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                to_sql_i64(change.timestamp, "timestamp")?,
-                change.short_channel_id,
-                change.peer_id,
-                change.old_fee_ppm,
-                change.proposed_fee_ppm,
-                change.new_fee_ppm,
-                change.step,
-                change.reason,
-                change.policy_name,
-                change.policy_version,
-                change.outcome.as_str(),
-            ],
-        )?;
-        Ok(conn.last_insert_rowid())
+        insert_change(&self.conn(), change)
     }
 
     pub fn set_fee_change_outcome(
@@ -286,6 +271,37 @@ impl Store {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         Ok((from_sql_u64(total), from_sql_u64(pending)))
+    }
+
+    /// Audit rows whose `setchannel` was never answered (the plugin stopped
+    /// in between), oldest first.
+    pub fn pending_fee_changes(&self) -> Result<Vec<FeeChange>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {CHANGE_COLUMNS} FROM fee_changes WHERE outcome = 'pending' ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], row_to_change)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// [`Store::broadcasts_since`] for every channel at once.
+    pub fn broadcasts_by_channel_since(
+        &self,
+        since: u64,
+    ) -> Result<HashMap<String, u32>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT short_channel_id, COUNT(*) FROM fee_changes WHERE timestamp >= ?1
+               AND outcome IN ('applied', 'manual', 'pending') GROUP BY short_channel_id",
+        )?;
+        let rows = stmt.query_map(params![to_sql_i64(since, "since")?], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        rows.map(|r| {
+            let (scid, n) = r?;
+            Ok((scid, u32::try_from(n).unwrap_or(u32::MAX)))
+        })
+        .collect()
     }
 
     /// Newest first.
@@ -401,7 +417,23 @@ mod tests {
         );
         assert_eq!(store.broadcasts_since("1x1x1", 50).unwrap(), 1);
         assert_eq!(store.broadcasts_since("1x1x1", 101).unwrap(), 0);
+        assert_eq!(
+            store.broadcasts_by_channel_since(50).unwrap().get("1x1x1"),
+            Some(&1)
+        );
+        assert_eq!(store.channel_fee_states().unwrap().len(), 2);
         assert_eq!(store.fee_change_counts().unwrap(), (1, 0));
+        assert!(store.pending_fee_changes().unwrap().is_empty());
+    }
+
+    #[test]
+    fn unanswered_changes_are_listed_as_pending() {
+        let store = Store::open_in_memory().unwrap();
+        let id = store.insert_fee_change(&change("1x1x1", 10)).unwrap();
+        let pending = store.pending_fee_changes().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].id, id);
+        assert_eq!(store.fee_change_counts().unwrap(), (1, 1));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use crate::{Store, StoreError, to_sql_i64};
 use revops_core::{ForwardRecord, ForwardStatus, Msat};
 use rusqlite::{OptionalExtension, params};
+use std::collections::HashMap;
 
 const FORWARDS_CURSOR: &str = "listforwards.created";
 
@@ -115,6 +116,43 @@ impl Store {
             self.conn()
                 .query_row("SELECT MIN(received_time) FROM forwards", [], |r| r.get(0))?;
         Ok(t.map(crate::from_sql_u64))
+    }
+
+    /// [`Store::channel_earnings`] for every channel with settled forwards in
+    /// `(since, until]`: (fees, amount out) by outgoing short channel id.
+    pub fn earnings_by_channel(
+        &self,
+        since: u64,
+        until: u64,
+    ) -> Result<HashMap<String, (Msat, Msat)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT out_channel, COALESCE(SUM(fee_msat), 0), COALESCE(SUM(out_msat), 0)
+             FROM forwards WHERE status = 'settled' AND out_channel IS NOT NULL
+               AND resolved_time > ?1 AND resolved_time <= ?2
+             GROUP BY out_channel",
+        )?;
+        let rows = stmt.query_map(
+            params![to_sql_i64(since, "since")?, to_sql_i64(until, "until")?],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )?;
+        rows.map(|r| {
+            let (scid, fees, out) = r?;
+            Ok((
+                scid,
+                (
+                    Msat(crate::from_sql_u64(fees)),
+                    Msat(crate::from_sql_u64(out)),
+                ),
+            ))
+        })
+        .collect()
     }
 
     /// Total fees earned by settled forwards resolved in `(since, until]`.
