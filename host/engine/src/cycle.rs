@@ -1,17 +1,16 @@
-//! One fee cycle: read the node, ask the policy, apply the rails, record,
-//! then send. Also the operator's manual fee change.
+//! The fee engine and one fee cycle: read the node, ask the policy, put
+//! each proposal through the rails (`judge`), record, then send.
 
 use crate::ingest::ingest_forwards;
 use crate::inputs::{Measured, fee_input};
-use crate::rails::{self, Bounds, RailInput, Verdict};
+use crate::judge::{Pending, failed_outcome, judge, policy_label};
+use crate::outcome::{ChannelAction, ChannelOutcome, FeeCycleReport, PolicyFailureReport};
+use crate::rails::Bounds;
 use crate::{EngineError, EngineStatus, FeeSettings, PolicySet, status::CycleSummary};
 use arc_swap::ArcSwap;
-use revops_core::{ChannelSnapshot, Clock, Msat, Node};
+use revops_core::{Clock, Msat, Node};
 use revops_runtime::{ChannelFeeInput, FeeDecision, FeerateInfo, LoadedPolicy, PolicyRuntime};
-use revops_store::{
-    ChannelFeeState, FeeChangeOutcome, NewFeeChange, PeerPolicy, PolicyFailureRow, Store, Strategy,
-};
-use serde::Serialize;
+use revops_store::{FeeChangeOutcome, PeerPolicy, PolicyFailureRow, Store, Strategy};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex};
@@ -20,92 +19,20 @@ use std::time::Instant;
 /// Feerate assumed when lightningd cannot tell and there is no history:
 /// its own minimum relay floor.
 const FALLBACK_FEERATE_PERKW: u32 = 253;
-const DAY_SECS: u64 = 86_400;
+pub(crate) const DAY_SECS: u64 = 86_400;
 /// How far back the first decision for a channel looks for its earnings.
 const FIRST_WINDOW_SECS: u64 = DAY_SECS;
 
-/// What happened to one channel in a cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChannelAction {
-    /// The new fee was sent to lightningd and accepted.
-    Applied,
-    /// Dry-run: the decision was recorded, nothing was sent.
-    DryRun,
-    Unchanged,
-    Hysteresis,
-    RateLimited,
-    /// The peer's policy is `passive`: never touched.
-    Passive,
-    /// The policy failed; the fee stays as it was.
-    PolicyFailed,
-    /// lightningd refused the update; the fee stays as it was.
-    SetchannelFailed,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ChannelOutcome {
-    pub short_channel_id: String,
-    pub peer_id: String,
-    pub strategy: &'static str,
-    /// `name@version` of the policy that decided (dynamic peers).
-    pub policy: Option<String>,
-    pub old_fee_ppm: u32,
-    pub proposed_fee_ppm: Option<u32>,
-    /// The fee the channel has after this cycle (as far as we know).
-    pub new_fee_ppm: u32,
-    pub floor_ppm: u32,
-    pub ceiling_ppm: u32,
-    pub step: Option<String>,
-    pub reason: String,
-    pub action: ChannelAction,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PolicyFailureReport {
-    pub policy: String,
-    pub kind: String,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FeeCycleReport {
-    pub started_at: u64,
-    pub dry_run: bool,
-    pub duration_ms: u64,
-    pub forwards_ingested: usize,
-    pub feerate_perkw: u32,
-    pub feerate_avg_24h_perkw: u32,
-    pub policy_failure: Option<PolicyFailureReport>,
-    pub channels: Vec<ChannelOutcome>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ManualFeeChange {
-    pub short_channel_id: String,
-    pub peer_id: String,
-    pub old_fee_ppm: u32,
-    pub new_fee_ppm: u32,
-    pub forced: bool,
-}
-
 pub struct FeeEngine<N: Node, C: Clock> {
-    node: Arc<N>,
-    clock: C,
-    store: Arc<Store>,
-    runtime: Arc<PolicyRuntime>,
-    policies: ArcSwap<PolicySet>,
-    settings: ArcSwap<FeeSettings>,
-    status: Mutex<EngineStatus>,
+    pub(crate) node: Arc<N>,
+    pub(crate) clock: C,
+    pub(crate) store: Arc<Store>,
+    pub(crate) runtime: Arc<PolicyRuntime>,
+    pub(crate) policies: ArcSwap<PolicySet>,
+    pub(crate) settings: ArcSwap<FeeSettings>,
+    pub(crate) status: Mutex<EngineStatus>,
     /// One fee cycle at a time (timer and `revenue-fee-cycle` may race).
-    cycle_lock: tokio::sync::Mutex<()>,
-}
-
-/// A channel waiting for a decision, with the context to judge it.
-struct Pending<'a> {
-    channel: &'a ChannelSnapshot,
-    bounds: Bounds,
-    previous: Option<ChannelFeeState>,
+    pub(crate) cycle_lock: tokio::sync::Mutex<()>,
 }
 
 impl<N: Node, C: Clock> FeeEngine<N, C> {
@@ -286,7 +213,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                 reason: format!("static peer policy: {fee_ppm} ppm set by the operator"),
                 state: None,
             };
-            records.push(self.judge(settings, pending, decision, None, &broadcasts, now));
+            records.push(judge(settings, pending, decision, None, &broadcasts, now));
         }
 
         let mut policy_failure = None;
@@ -309,7 +236,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                     match self.call_policy(&policy, inputs, now).await? {
                         Ok(decisions) => {
                             for (pending, decision) in dynamics.into_iter().zip(decisions) {
-                                records.push(self.judge(
+                                records.push(judge(
                                     settings,
                                     pending,
                                     decision,
@@ -388,37 +315,6 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             policy_failure,
             channels: outcomes,
         })
-    }
-
-    /// A change recorded but never confirmed (the plugin was stopped between
-    /// writing it and lightningd's answer) is settled from what lightningd
-    /// shows now: the fee is there, or it is not.
-    fn settle_pending_changes(&self, channels: &[ChannelSnapshot]) -> Result<(), EngineError> {
-        for change in self.store.pending_fee_changes()? {
-            let now_ppm = channels
-                .iter()
-                .find(|c| c.short_channel_id == change.short_channel_id)
-                .map(|c| c.fee_ppm);
-            let (outcome, detail) = if now_ppm == Some(change.new_fee_ppm) {
-                (
-                    FeeChangeOutcome::Applied,
-                    "confirmed after a restart: lightningd shows the new fee",
-                )
-            } else {
-                (
-                    FeeChangeOutcome::Failed,
-                    "the plugin stopped before lightningd confirmed; the fee was not changed",
-                )
-            };
-            log::info!(
-                "fee change #{} on {}: {detail}",
-                change.id,
-                change.short_channel_id
-            );
-            self.store
-                .set_fee_change_outcome(change.id, outcome, Some(detail))?;
-        }
-        Ok(())
     }
 
     /// Current opening feerate and its 24 h average. A lightningd that cannot
@@ -533,241 +429,5 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                 }))
             }
         }
-    }
-
-    /// Put one proposal through the rails and prepare what to record.
-    fn judge(
-        &self,
-        settings: &FeeSettings,
-        pending: Pending<'_>,
-        decision: FeeDecision,
-        policy: Option<&Arc<LoadedPolicy>>,
-        broadcasts_last_24h: &HashMap<String, u32>,
-        now: u64,
-    ) -> Judged {
-        let channel = pending.channel;
-        let is_static = policy.is_none();
-        let broadcasts = broadcasts_last_24h
-            .get(&channel.short_channel_id)
-            .copied()
-            .unwrap_or(0);
-        let rail = rails::decide(&RailInput {
-            current_ppm: channel.fee_ppm,
-            proposed_ppm: decision.fee_ppm,
-            bounds: pending.bounds,
-            broadcasts_last_24h: broadcasts,
-            max_broadcasts_per_day: settings.max_broadcasts_per_day,
-            hysteresis_fraction: settings.hysteresis_fraction,
-            apply_hysteresis: !is_static,
-        });
-        let mut reason = decision.reason.clone();
-        if rail.target_ppm != decision.fee_ppm {
-            reason.push_str(&format!(
-                "; clamped to [{}, {}] ppm",
-                pending.bounds.floor_ppm, pending.bounds.ceiling_ppm
-            ));
-        }
-        let (action, change_outcome) = match rail.verdict {
-            Verdict::Send if settings.dry_run => {
-                (ChannelAction::DryRun, Some(FeeChangeOutcome::DryRun))
-            }
-            Verdict::Send => (ChannelAction::Applied, Some(FeeChangeOutcome::Pending)),
-            Verdict::Unchanged => (ChannelAction::Unchanged, None),
-            Verdict::Hysteresis => {
-                reason.push_str(&format!(
-                    "; held: change from {} ppm is within the {:.0}% hysteresis",
-                    channel.fee_ppm,
-                    settings.hysteresis_fraction * 100.0
-                ));
-                (ChannelAction::Hysteresis, None)
-            }
-            Verdict::RateLimited => {
-                reason.push_str(&format!(
-                    "; held: {broadcasts} fee updates in the last 24 h (limit {})",
-                    settings.max_broadcasts_per_day
-                ));
-                (ChannelAction::RateLimited, None)
-            }
-        };
-        let (policy_name, policy_version) = match policy {
-            Some(p) => (p.name().to_string(), p.version().to_string()),
-            None => ("static".to_string(), "-".to_string()),
-        };
-        let new_fee_ppm = match action {
-            ChannelAction::Applied => rail.target_ppm,
-            _ => channel.fee_ppm,
-        };
-        let state = ChannelFeeState {
-            short_channel_id: channel.short_channel_id.clone(),
-            peer_id: channel.peer_id.clone(),
-            policy_name: Some(policy_name.clone()),
-            policy_version: Some(policy_version.clone()),
-            // Static decisions carry no policy state; keep the dynamic
-            // policy's state for when the peer goes back to dynamic.
-            policy_state: if is_static {
-                pending
-                    .previous
-                    .as_ref()
-                    .and_then(|p| p.policy_state.clone())
-            } else {
-                decision.state.clone()
-            },
-            last_decision_at: now,
-            last_target_fee_ppm: Some(rail.target_ppm),
-            last_step: Some(decision.step.clone()),
-            last_reason: Some(reason.clone()),
-            last_outcome: Some(action_str(action).to_string()),
-        };
-        let change = change_outcome.map(|outcome| NewFeeChange {
-            timestamp: now,
-            short_channel_id: channel.short_channel_id.clone(),
-            peer_id: channel.peer_id.clone(),
-            old_fee_ppm: channel.fee_ppm,
-            proposed_fee_ppm: decision.fee_ppm,
-            new_fee_ppm: rail.target_ppm,
-            step: decision.step.clone(),
-            reason: reason.clone(),
-            policy_name: policy_name.clone(),
-            policy_version: policy_version.clone(),
-            outcome,
-        });
-        Judged {
-            state,
-            change,
-            outcome: ChannelOutcome {
-                short_channel_id: channel.short_channel_id.clone(),
-                peer_id: channel.peer_id.clone(),
-                strategy: if is_static { "static" } else { "dynamic" },
-                policy: policy.map(policy_label),
-                old_fee_ppm: channel.fee_ppm,
-                proposed_fee_ppm: Some(decision.fee_ppm),
-                new_fee_ppm,
-                floor_ppm: pending.bounds.floor_ppm,
-                ceiling_ppm: pending.bounds.ceiling_ppm,
-                step: Some(decision.step),
-                reason,
-                action,
-            },
-        }
-    }
-
-    /// The operator's `revenue-set-fee`: bounds-checked unless forced,
-    /// recorded in the audit log, sent now (also in dry-run: it is an
-    /// explicit command, not an automatic decision).
-    pub async fn set_fee_manually(
-        &self,
-        short_channel_id: &str,
-        fee_ppm: u32,
-        force: bool,
-    ) -> Result<ManualFeeChange, EngineError> {
-        let settings = self.settings.load_full();
-        let channels = self.node.list_channels().await?;
-        let channel = channels
-            .iter()
-            .find(|c| c.short_channel_id == short_channel_id)
-            .ok_or_else(|| EngineError::UnknownChannel(short_channel_id.to_string()))?;
-        if !channel.accepts_fee_updates() {
-            return Err(EngineError::ChannelNotActive {
-                scid: channel.short_channel_id.clone(),
-                state: channel.state.clone(),
-            });
-        }
-        let peer = self.store.peer_policy(&channel.peer_id)?;
-        let bounds = Bounds::resolve(
-            settings.min_fee_ppm,
-            settings.max_fee_ppm,
-            peer.as_ref().and_then(|p| p.min_fee_ppm),
-            peer.as_ref().and_then(|p| p.max_fee_ppm),
-        );
-        if !force && !bounds.contains(fee_ppm) {
-            return Err(EngineError::OutOfBounds {
-                fee_ppm,
-                floor_ppm: bounds.floor_ppm,
-                ceiling_ppm: bounds.ceiling_ppm,
-            });
-        }
-        let now = self.clock.now_secs();
-        let id = self.store.insert_fee_change(&NewFeeChange {
-            timestamp: now,
-            short_channel_id: channel.short_channel_id.clone(),
-            peer_id: channel.peer_id.clone(),
-            old_fee_ppm: channel.fee_ppm,
-            proposed_fee_ppm: fee_ppm,
-            new_fee_ppm: fee_ppm,
-            step: "manual".to_string(),
-            reason: if force {
-                "set by the operator with revenue-set-fee (forced past the bounds)".to_string()
-            } else {
-                "set by the operator with revenue-set-fee".to_string()
-            },
-            policy_name: "operator".to_string(),
-            policy_version: "-".to_string(),
-            outcome: FeeChangeOutcome::Pending,
-        })?;
-        match self
-            .node
-            .set_channel_fee(&channel.short_channel_id, fee_ppm)
-            .await
-        {
-            Ok(()) => {
-                self.store
-                    .set_fee_change_outcome(id, FeeChangeOutcome::Manual, None)?;
-                Ok(ManualFeeChange {
-                    short_channel_id: channel.short_channel_id.clone(),
-                    peer_id: channel.peer_id.clone(),
-                    old_fee_ppm: channel.fee_ppm,
-                    new_fee_ppm: fee_ppm,
-                    forced: force,
-                })
-            }
-            Err(e) => {
-                self.store.set_fee_change_outcome(
-                    id,
-                    FeeChangeOutcome::Failed,
-                    Some(&e.to_string()),
-                )?;
-                Err(e.into())
-            }
-        }
-    }
-}
-
-struct Judged {
-    state: ChannelFeeState,
-    change: Option<NewFeeChange>,
-    outcome: ChannelOutcome,
-}
-
-fn failed_outcome(p: &Pending<'_>, policy: Option<String>, message: &str) -> ChannelOutcome {
-    ChannelOutcome {
-        short_channel_id: p.channel.short_channel_id.clone(),
-        peer_id: p.channel.peer_id.clone(),
-        strategy: "dynamic",
-        policy,
-        old_fee_ppm: p.channel.fee_ppm,
-        proposed_fee_ppm: None,
-        new_fee_ppm: p.channel.fee_ppm,
-        floor_ppm: p.bounds.floor_ppm,
-        ceiling_ppm: p.bounds.ceiling_ppm,
-        step: None,
-        reason: message.to_string(),
-        action: ChannelAction::PolicyFailed,
-    }
-}
-
-fn policy_label(policy: &Arc<LoadedPolicy>) -> String {
-    format!("{}@{}", policy.name(), policy.version())
-}
-
-fn action_str(action: ChannelAction) -> &'static str {
-    match action {
-        ChannelAction::Applied => "applied",
-        ChannelAction::DryRun => "dry_run",
-        ChannelAction::Unchanged => "unchanged",
-        ChannelAction::Hysteresis => "hysteresis",
-        ChannelAction::RateLimited => "rate_limited",
-        ChannelAction::Passive => "passive",
-        ChannelAction::PolicyFailed => "policy_failed",
-        ChannelAction::SetchannelFailed => "setchannel_failed",
     }
 }

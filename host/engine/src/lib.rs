@@ -17,13 +17,19 @@ mod cycle;
 mod error;
 mod ingest;
 mod inputs;
+mod judge;
+mod manual;
+mod outcome;
 mod policy_set;
 pub mod rails;
 mod settings;
 mod status;
 
-pub use cycle::{ChannelAction, ChannelOutcome, FeeCycleReport, FeeEngine, ManualFeeChange};
+pub use cycle::FeeEngine;
 pub use error::EngineError;
+pub use outcome::{
+    ChannelAction, ChannelOutcome, FeeCycleReport, ManualFeeChange, PolicyFailureReport,
+};
 pub use policy_set::PolicySet;
 pub use settings::FeeSettings;
 pub use status::{CycleSummary, EngineStatus};

@@ -1,0 +1,165 @@
+//! Turning one proposal (a policy's decision or a static fee) into what is
+//! recorded and sent: the host's rails, the channel's new state, the audit
+//! row and the reported outcome.
+
+use crate::FeeSettings;
+use crate::outcome::{ChannelAction, ChannelOutcome};
+use crate::rails::{self, Bounds, RailInput, Verdict};
+use revops_core::ChannelSnapshot;
+use revops_runtime::{FeeDecision, LoadedPolicy};
+use revops_store::{ChannelFeeState, FeeChangeOutcome, NewFeeChange};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A channel waiting for a decision, with the context to judge it.
+pub(crate) struct Pending<'a> {
+    pub channel: &'a ChannelSnapshot,
+    pub bounds: Bounds,
+    pub previous: Option<ChannelFeeState>,
+}
+
+/// Put one proposal through the rails and prepare what to record.
+pub(crate) fn judge(
+    settings: &FeeSettings,
+    pending: Pending<'_>,
+    decision: FeeDecision,
+    policy: Option<&Arc<LoadedPolicy>>,
+    broadcasts_last_24h: &HashMap<String, u32>,
+    now: u64,
+) -> Judged {
+    let channel = pending.channel;
+    let is_static = policy.is_none();
+    let broadcasts = broadcasts_last_24h
+        .get(&channel.short_channel_id)
+        .copied()
+        .unwrap_or(0);
+    let rail = rails::decide(&RailInput {
+        current_ppm: channel.fee_ppm,
+        proposed_ppm: decision.fee_ppm,
+        bounds: pending.bounds,
+        broadcasts_last_24h: broadcasts,
+        max_broadcasts_per_day: settings.max_broadcasts_per_day,
+        hysteresis_fraction: settings.hysteresis_fraction,
+        apply_hysteresis: !is_static,
+    });
+    let mut reason = decision.reason.clone();
+    if rail.target_ppm != decision.fee_ppm {
+        reason.push_str(&format!(
+            "; clamped to [{}, {}] ppm",
+            pending.bounds.floor_ppm, pending.bounds.ceiling_ppm
+        ));
+    }
+    let (action, change_outcome) = match rail.verdict {
+        Verdict::Send if settings.dry_run => {
+            (ChannelAction::DryRun, Some(FeeChangeOutcome::DryRun))
+        }
+        Verdict::Send => (ChannelAction::Applied, Some(FeeChangeOutcome::Pending)),
+        Verdict::Unchanged => (ChannelAction::Unchanged, None),
+        Verdict::Hysteresis => {
+            reason.push_str(&format!(
+                "; held: change from {} ppm is within the {:.0}% hysteresis",
+                channel.fee_ppm,
+                settings.hysteresis_fraction * 100.0
+            ));
+            (ChannelAction::Hysteresis, None)
+        }
+        Verdict::RateLimited => {
+            reason.push_str(&format!(
+                "; held: {broadcasts} fee updates in the last 24 h (limit {})",
+                settings.max_broadcasts_per_day
+            ));
+            (ChannelAction::RateLimited, None)
+        }
+    };
+    let (policy_name, policy_version) = match policy {
+        Some(p) => (p.name().to_string(), p.version().to_string()),
+        None => ("static".to_string(), "-".to_string()),
+    };
+    let new_fee_ppm = match action {
+        ChannelAction::Applied => rail.target_ppm,
+        _ => channel.fee_ppm,
+    };
+    let state = ChannelFeeState {
+        short_channel_id: channel.short_channel_id.clone(),
+        peer_id: channel.peer_id.clone(),
+        policy_name: Some(policy_name.clone()),
+        policy_version: Some(policy_version.clone()),
+        // Static decisions carry no policy state; keep the dynamic
+        // policy's state for when the peer goes back to dynamic.
+        policy_state: if is_static {
+            pending
+                .previous
+                .as_ref()
+                .and_then(|p| p.policy_state.clone())
+        } else {
+            decision.state.clone()
+        },
+        last_decision_at: now,
+        last_target_fee_ppm: Some(rail.target_ppm),
+        last_step: Some(decision.step.clone()),
+        last_reason: Some(reason.clone()),
+        last_outcome: Some(action.as_str().to_string()),
+    };
+    let change = change_outcome.map(|outcome| NewFeeChange {
+        timestamp: now,
+        short_channel_id: channel.short_channel_id.clone(),
+        peer_id: channel.peer_id.clone(),
+        old_fee_ppm: channel.fee_ppm,
+        proposed_fee_ppm: decision.fee_ppm,
+        new_fee_ppm: rail.target_ppm,
+        step: decision.step.clone(),
+        reason: reason.clone(),
+        policy_name: policy_name.clone(),
+        policy_version: policy_version.clone(),
+        outcome,
+    });
+    Judged {
+        state,
+        change,
+        outcome: ChannelOutcome {
+            short_channel_id: channel.short_channel_id.clone(),
+            peer_id: channel.peer_id.clone(),
+            strategy: if is_static { "static" } else { "dynamic" },
+            policy: policy.map(policy_label),
+            old_fee_ppm: channel.fee_ppm,
+            proposed_fee_ppm: Some(decision.fee_ppm),
+            new_fee_ppm,
+            floor_ppm: pending.bounds.floor_ppm,
+            ceiling_ppm: pending.bounds.ceiling_ppm,
+            step: Some(decision.step),
+            reason,
+            action,
+        },
+    }
+}
+
+pub(crate) struct Judged {
+    pub state: ChannelFeeState,
+    pub change: Option<NewFeeChange>,
+    pub outcome: ChannelOutcome,
+}
+
+pub(crate) fn failed_outcome(
+    p: &Pending<'_>,
+    policy: Option<String>,
+    message: &str,
+) -> ChannelOutcome {
+    ChannelOutcome {
+        short_channel_id: p.channel.short_channel_id.clone(),
+        peer_id: p.channel.peer_id.clone(),
+        strategy: "dynamic",
+        policy,
+        old_fee_ppm: p.channel.fee_ppm,
+        proposed_fee_ppm: None,
+        new_fee_ppm: p.channel.fee_ppm,
+        floor_ppm: p.bounds.floor_ppm,
+        ceiling_ppm: p.bounds.ceiling_ppm,
+        step: None,
+        reason: message.to_string(),
+        action: ChannelAction::PolicyFailed,
+    }
+}
+
+pub(crate) fn policy_label(policy: &Arc<LoadedPolicy>) -> String {
+    format!("{}@{}", policy.name(), policy.version())
+}
