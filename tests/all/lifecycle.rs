@@ -54,6 +54,15 @@ async fn manifest_and_init_are_accepted_and_nothing_else_reaches_stdout() {
         manifest["hooks"]
     );
     node.fee_cycle().await;
+    // Logs reach lightningd as log notifications, never on stdout.
+    assert!(
+        node.ld
+            .logs()
+            .iter()
+            .any(|(_, message)| message.contains("cl-revenue-ops") && message.contains("started")),
+        "{:?}",
+        node.ld.logs()
+    );
     assert!(
         node.ld.protocol_violations().is_empty(),
         "{:?}",

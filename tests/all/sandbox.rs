@@ -33,6 +33,15 @@ async fn run_hostile(bytes: &[u8], name: &str, expected_kind: &str) {
         assert_eq!(o["new_fee_ppm"], o["old_fee_ppm"]);
     }
     assert_eq!(fees_before, all_fees(&node), "no fee moved");
+    // The operator reads why in lightningd's log, naming the policy.
+    assert!(
+        node.ld
+            .logs()
+            .iter()
+            .any(|(level, message)| level == "warn" && message.contains(name)),
+        "{:?}",
+        node.ld.logs()
+    );
     assert_eq!(node.setchannel_calls(), 0);
 
     let status = node.ok("revenue-status", json!({})).await;
