@@ -9,5 +9,6 @@ mod bad_input;
 mod config;
 mod fee_cycle;
 mod lifecycle;
+mod lightningd_trouble;
 mod peer_policies;
 mod sandbox;
