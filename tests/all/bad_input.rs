@@ -100,6 +100,14 @@ async fn every_bad_parameter_is_named() {
         node.call("revenue-status", json!({"verbose": true})).await,
         "verbose",
     );
+    assert_invalid_param(
+        node.call(
+            "revenue-config",
+            json!({"action": "set", "key": "default_fee_policy", "value": "no-such-policy"}),
+        )
+        .await,
+        "default_fee_policy",
+    );
 
     // Nothing was changed by any of it.
     let list = node.ok("revenue-policy", json!({"action": "list"})).await;

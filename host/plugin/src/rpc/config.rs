@@ -2,7 +2,7 @@
 //! Both validate, persist the override, then apply it; a rejected value
 //! changes nothing.
 
-use crate::config::{ConfigKey, KEYS, find_key, parse_value};
+use crate::config::{ConfigKey, KEYS, Kind, find_key, parse_value};
 use crate::params::{Params, invalid, rpc_error};
 use crate::state::State;
 use cln_plugin::Plugin;
@@ -42,6 +42,17 @@ fn set(state: &State, method: &str, key: &'static ConfigKey, raw: &Value) -> any
         )));
     }
     let value = parse_value(key, raw).map_err(|e| invalid(format!("{method}: {e}")))?;
+    if let (Kind::Name, Some(name)) = (key.kind, value.as_str()) {
+        let policies = state.0.engine.policies();
+        if policies.get(name).is_none() {
+            let loaded: Vec<&str> = policies.iter().map(|p| p.name()).collect();
+            return Err(invalid(format!(
+                "{method}: {}: no fee policy named `{name}` is loaded (loaded: {})",
+                key.key,
+                loaded.join(", ")
+            )));
+        }
+    }
     let old = {
         let mut config = state.config();
         let mut candidate = config.clone();
