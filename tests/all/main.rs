@@ -8,6 +8,7 @@ mod support;
 mod bad_input;
 mod config;
 mod fee_cycle;
+mod flow;
 mod lifecycle;
 mod lightningd_trouble;
 mod peer_policies;

@@ -1,6 +1,7 @@
 //! The fee engine and one fee cycle: read the node, ask the policy, put
 //! each proposal through the rails (`judge`), record, then send.
 
+use crate::flow::FlowSettings;
 use crate::ingest::ingest_forwards;
 use crate::inputs::{Measured, fee_input};
 use crate::judge::{Pending, failed_outcome, judge, policy_label};
@@ -10,7 +11,7 @@ use crate::{EngineError, EngineStatus, FeeSettings, PolicySet, status::CycleSumm
 use arc_swap::ArcSwap;
 use revops_core::{Clock, Msat, Node};
 use revops_runtime::{ChannelFeeInput, FeeDecision, FeerateInfo, LoadedPolicy, PolicyRuntime};
-use revops_store::{FeeChangeOutcome, PeerPolicy, PolicyFailureRow, Store, Strategy};
+use revops_store::{ChannelFlow, FeeChangeOutcome, PeerPolicy, PolicyFailureRow, Store, Strategy};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,7 @@ pub struct FeeEngine<N: Node, C: Clock> {
     pub(crate) runtime: Arc<PolicyRuntime>,
     pub(crate) policies: ArcSwap<PolicySet>,
     pub(crate) settings: ArcSwap<FeeSettings>,
+    pub(crate) flow_settings: ArcSwap<FlowSettings>,
     pub(crate) status: Mutex<EngineStatus>,
     /// One fee cycle at a time (timer and `revenue-fee-cycle` may race).
     pub(crate) cycle_lock: tokio::sync::Mutex<()>,
@@ -51,6 +53,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             runtime,
             policies: ArcSwap::from_pointee(policies),
             settings: ArcSwap::from_pointee(settings),
+            flow_settings: ArcSwap::from_pointee(FlowSettings::default()),
             status: Mutex::new(EngineStatus::default()),
             cycle_lock: tokio::sync::Mutex::new(()),
         }
@@ -62,6 +65,14 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
 
     pub fn set_settings(&self, settings: FeeSettings) {
         self.settings.store(Arc::new(settings));
+    }
+
+    pub fn flow_settings(&self) -> Arc<FlowSettings> {
+        self.flow_settings.load_full()
+    }
+
+    pub fn set_flow_settings(&self, settings: FlowSettings) {
+        self.flow_settings.store(Arc::new(settings));
     }
 
     pub fn policies(&self) -> Arc<PolicySet> {
@@ -161,6 +172,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
 
         // One query each for the whole node, not one per channel.
         let mut states = self.store.channel_fee_states()?;
+        let flows = self.store.channel_flows()?;
         let broadcasts = self
             .store
             .broadcasts_by_channel_since(now.saturating_sub(DAY_SECS))?;
@@ -232,7 +244,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                     outcomes.extend(dynamics.iter().map(|p| failed_outcome(p, None, &message)));
                 }
                 Some(policy) => {
-                    let inputs = self.policy_inputs(settings, &dynamics, &feerates, now)?;
+                    let inputs = self.policy_inputs(&dynamics, &flows, &feerates, now)?;
                     match self.call_policy(&policy, inputs, now).await? {
                         Ok(decisions) => {
                             for (pending, decision) in dynamics.into_iter().zip(decisions) {
@@ -342,11 +354,12 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
 
     fn policy_inputs(
         &self,
-        settings: &FeeSettings,
         dynamics: &[Pending<'_>],
+        flows: &HashMap<String, ChannelFlow>,
         feerates: &FeerateInfo,
         now: u64,
     ) -> Result<Vec<ChannelFeeInput>, EngineError> {
+        let congestion_threshold = self.flow_settings.load().congestion_threshold;
         let first_since = self.store.oldest_forward_time()?.unwrap_or(0).min(now);
         // Channels decided together share their window start: one grouped
         // query per distinct start, not one per channel.
@@ -375,7 +388,10 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                     window_secs: now.saturating_sub(since),
                     feerates: *feerates,
                     bounds: p.bounds,
-                    congestion_threshold: settings.congestion_threshold,
+                    congestion_threshold,
+                    flow_state: flows
+                        .get(&p.channel.short_channel_id)
+                        .map(|f| f.flow_state.as_str()),
                 };
                 Ok(fee_input(p.channel, p.previous.as_ref(), measured, now))
             })

@@ -6,19 +6,21 @@ use revops_runtime::{ChannelFeeInput, FeeBounds, FeerateInfo, FlowState};
 use revops_store::ChannelFeeState;
 
 /// Everything measured outside the policy for one channel.
-pub(crate) struct Measured {
+pub(crate) struct Measured<'a> {
     pub fees_earned_msat: u64,
     pub forwarded_out_msat: u64,
     pub window_secs: u64,
     pub feerates: FeerateInfo,
     pub bounds: Bounds,
     pub congestion_threshold: f64,
+    /// The channel's last flow classification, if flow analysis has run.
+    pub flow_state: Option<&'a str>,
 }
 
 pub(crate) fn fee_input(
     channel: &ChannelSnapshot,
     previous: Option<&ChannelFeeState>,
-    measured: Measured,
+    measured: Measured<'_>,
     now: u64,
 ) -> ChannelFeeInput {
     ChannelFeeInput {
@@ -35,10 +37,18 @@ pub(crate) fn fee_input(
         fees_earned_msat: measured.fees_earned_msat,
         forwarded_out_msat: measured.forwarded_out_msat,
         window_secs: measured.window_secs,
+        // Congestion is judged on the live HTLC count, the rest on the
+        // last flow analysis.
         flow_state: if channel.htlc_utilisation() > measured.congestion_threshold {
             FlowState::Congested
         } else {
-            FlowState::Unknown
+            match measured.flow_state {
+                Some("source") => FlowState::Source,
+                Some("sink") => FlowState::Sink,
+                Some("balanced") => FlowState::Balanced,
+                // Congestion seen at analysis time may be over by now.
+                _ => FlowState::Unknown,
+            }
         },
         bounds: FeeBounds {
             floor_ppm: measured.bounds.floor_ppm,

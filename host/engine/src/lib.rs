@@ -13,8 +13,10 @@
 //!   current fee, and the failure is counted, stored and reported.
 //! - Decisions are written before their effect (see `revops-store`).
 
+mod analysis;
 mod cycle;
 mod error;
+pub mod flow;
 mod ingest;
 mod inputs;
 mod judge;
@@ -25,6 +27,7 @@ pub mod rails;
 mod settings;
 mod status;
 
+pub use analysis::FlowReport;
 pub use cycle::FeeEngine;
 pub use error::EngineError;
 pub use outcome::{

@@ -13,8 +13,6 @@ pub struct FeeSettings {
     pub hysteresis_fraction: f64,
     /// Fee updates sent per channel per rolling 24 h, at most.
     pub max_broadcasts_per_day: u32,
-    /// HTLC slot utilisation above which a channel counts as congested.
-    pub congestion_threshold: f64,
     /// The fee policy for peers whose strategy is `dynamic`.
     pub default_fee_policy: String,
 }
@@ -28,7 +26,6 @@ impl Default for FeeSettings {
             dry_run: false,
             hysteresis_fraction: 0.05,
             max_broadcasts_per_day: 4,
-            congestion_threshold: 0.8,
             default_fee_policy: "fee-alpha".to_string(),
         }
     }

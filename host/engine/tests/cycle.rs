@@ -121,3 +121,39 @@ async fn every_applied_fee_is_within_bounds_and_recorded() {
         );
     }
 }
+
+#[tokio::test]
+async fn flow_analysis_classifies_real_traffic_and_feeds_the_policy() {
+    let s = setup(FeeSettings::default());
+    let start = s.network.lock().unwrap().now();
+    for hour in 1..=48u64 {
+        s.network.lock().unwrap().advance_to(start + hour * 3600);
+        s.engine.run_flow_analysis(None).await.unwrap();
+    }
+    let report = s.engine.run_flow_analysis(None).await.unwrap();
+    let by_label = |label: &str| {
+        let scid = s
+            .network
+            .lock()
+            .unwrap()
+            .channel_by_label(label)
+            .unwrap()
+            .short_channel_id;
+        report
+            .channels
+            .iter()
+            .find(|c| c.short_channel_id == scid)
+            .unwrap()
+            .clone()
+    };
+    // The sink drains through outgoing payments: more leaves than arrives.
+    let sink = by_label("depleting-sink");
+    assert_eq!(sink.flow_state, "source", "{sink:?}");
+    assert!(!sink.inferred && sink.forwards > 0);
+    assert!(sink.out_msat_per_day > sink.in_msat_per_day);
+    let congested = by_label("congested");
+    assert!(congested.forwards > 0);
+    // The next fee cycle hands the stored classification to the policy.
+    let cycle = s.engine.run_fee_cycle().await.unwrap();
+    assert!(cycle.policy_failure.is_none());
+}

@@ -9,12 +9,21 @@
 //!   drops the override and returns to the option value.
 
 use revops_engine::FeeSettings;
+use revops_engine::flow::FlowSettings;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// A decimal; lightningd has no float options, so it arrives as a string.
+    Float {
+        min: f64,
+        max: f64,
+    },
     Bool,
     Name,
 }
@@ -60,6 +69,50 @@ pub const KEYS: &[ConfigKey] = &[
         },
         mutable: true,
         description: "highest fee the plugin sets, in ppm",
+    },
+    ConfigKey {
+        key: "flow_interval",
+        option: "revenue-ops-flow-interval",
+        kind: Kind::Int {
+            min: 60,
+            max: 86_400,
+        },
+        mutable: true,
+        description: "seconds between flow analyses",
+    },
+    ConfigKey {
+        key: "flow_window_days",
+        option: "revenue-ops-flow-window-days",
+        kind: Kind::Int { min: 1, max: 90 },
+        mutable: true,
+        description: "days of forwards flow analysis looks at",
+    },
+    ConfigKey {
+        key: "htlc_congestion_threshold",
+        option: "revenue-ops-htlc-congestion-threshold",
+        kind: Kind::Float { min: 0.1, max: 1.0 },
+        mutable: true,
+        description: "share of HTLC slots in use above which a channel is congested",
+    },
+    ConfigKey {
+        key: "source_threshold",
+        option: "revenue-ops-flow-source-threshold",
+        kind: Kind::Float {
+            min: 0.0001,
+            max: 1.0,
+        },
+        mutable: true,
+        description: "net daily outflow / capacity at or above which a channel is a source",
+    },
+    ConfigKey {
+        key: "sink_threshold",
+        option: "revenue-ops-flow-sink-threshold",
+        kind: Kind::Float {
+            min: -1.0,
+            max: -0.0001,
+        },
+        mutable: true,
+        description: "net daily flow / capacity at or below which a channel is a sink",
     },
     ConfigKey {
         key: "dry_run",
@@ -113,6 +166,22 @@ pub fn parse_value(key: &ConfigKey, raw: &Value) -> Result<Value, String> {
                 ));
             }
             Ok(json!(n))
+        }
+        Kind::Float { min, max } => {
+            let x = match raw {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().parse::<f64>().ok(),
+                _ => None,
+            }
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| format!("{} must be a number, got {raw}", key.key))?;
+            if !(min..=max).contains(&x) {
+                return Err(format!(
+                    "{} must be between {min} and {max}, got {x}",
+                    key.key
+                ));
+            }
+            Ok(json!(x))
         }
         Kind::Bool => match raw {
             Value::Bool(b) => Ok(json!(b)),
@@ -192,6 +261,22 @@ impl Config {
         }
     }
 
+    pub fn flow_settings(&self) -> FlowSettings {
+        let float = |key: &str, default: f64| self.get(key).as_f64().unwrap_or(default);
+        let defaults = FlowSettings::default();
+        FlowSettings {
+            window_days: self.int("flow_window_days").clamp(1, 90) as u32,
+            source_threshold: float("source_threshold", defaults.source_threshold),
+            sink_threshold: float("sink_threshold", defaults.sink_threshold),
+            congestion_threshold: float("htlc_congestion_threshold", defaults.congestion_threshold),
+            ..defaults
+        }
+    }
+
+    pub fn flow_interval_secs(&self) -> u64 {
+        self.int("flow_interval").max(60) as u64
+    }
+
     pub fn rpc_timeout_secs(&self) -> u64 {
         self.int("rpc_timeout_seconds").max(1) as u64
     }
@@ -226,6 +311,14 @@ mod tests {
                 .contains("integer")
         );
         assert!(parse_value(k, &json!(-1)).unwrap_err().contains("between"));
+        let f = find_key("revenue-ops-htlc-congestion-threshold").unwrap();
+        assert_eq!(parse_value(f, &json!("0.75")).unwrap(), json!(0.75));
+        assert!(
+            parse_value(f, &json!("1.5"))
+                .unwrap_err()
+                .contains("between")
+        );
+        assert!(parse_value(f, &json!("NaN")).is_err());
         let b = find_key("dry_run").unwrap();
         assert_eq!(parse_value(b, &json!("true")).unwrap(), json!(true));
         assert!(parse_value(b, &json!("yes")).is_err());

@@ -3,7 +3,7 @@
 //! against the simulated network.
 
 mod config;
-mod fee_loop;
+mod loops;
 mod options;
 mod params;
 mod plugin;

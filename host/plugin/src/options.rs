@@ -73,3 +73,48 @@ pub fn default_fee_policy() -> DefaultStringConfigOption<'static> {
     )
     .dynamic()
 }
+
+pub fn flow_interval() -> DefaultIntegerConfigOption<'static> {
+    ConfigOption::new_i64_with_default(
+        "revenue-ops-flow-interval",
+        3600,
+        "Seconds between flow analyses (±20% jitter)",
+    )
+    .dynamic()
+}
+
+pub fn flow_window_days() -> DefaultIntegerConfigOption<'static> {
+    ConfigOption::new_i64_with_default(
+        "revenue-ops-flow-window-days",
+        7,
+        "Days of forwards flow analysis looks at; older forwards are aggregated daily and pruned",
+    )
+    .dynamic()
+}
+
+pub fn htlc_congestion_threshold() -> DefaultStringConfigOption<'static> {
+    ConfigOption::new_str_with_default(
+        "revenue-ops-htlc-congestion-threshold",
+        "0.8",
+        "Share of HTLC slots in use above which a channel is congested",
+    )
+    .dynamic()
+}
+
+pub fn flow_source_threshold() -> DefaultStringConfigOption<'static> {
+    ConfigOption::new_str_with_default(
+        "revenue-ops-flow-source-threshold",
+        "0.02",
+        "Net daily outflow / capacity at or above which a channel is a source",
+    )
+    .dynamic()
+}
+
+pub fn flow_sink_threshold() -> DefaultStringConfigOption<'static> {
+    ConfigOption::new_str_with_default(
+        "revenue-ops-flow-sink-threshold",
+        "-0.02",
+        "Net daily flow / capacity at or below which a channel is a sink",
+    )
+    .dynamic()
+}

@@ -6,6 +6,7 @@
 //! of crashing lightningd's start.
 
 use crate::config::{Config, KEYS, find_key, parse_value};
+use crate::loops::{self, Loop};
 use crate::options;
 use crate::policies;
 use crate::rpc;
@@ -42,6 +43,11 @@ async fn serve() -> anyhow::Result<()> {
         .option(options::rpc_timeout())
         .option(options::rpc_breaker())
         .option(options::default_fee_policy())
+        .option(options::flow_interval())
+        .option(options::flow_window_days())
+        .option(options::htlc_congestion_threshold())
+        .option(options::flow_source_threshold())
+        .option(options::flow_sink_threshold())
         .setconfig_callback(rpc::config::setconfig)
         .subscribe("shutdown", on_shutdown);
     let builder = rpc::register(builder);
@@ -70,7 +76,8 @@ async fn serve() -> anyhow::Result<()> {
             ""
         }
     );
-    tokio::spawn(crate::fee_loop::run(state));
+    tokio::spawn(loops::run(state.clone(), Loop::Flow));
+    tokio::spawn(loops::run(state, Loop::Fee));
     plugin.join().await
 }
 
@@ -144,6 +151,7 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
     let node = Arc::new(ClnNode::new(rpc_path, Arc::clone(&rpc_settings)));
     let settings = config.fee_settings();
     let engine = FeeEngine::new(node, SystemClock, store, runtime, policies, settings);
+    engine.set_flow_settings(config.flow_settings());
     Ok(State(Arc::new(Inner {
         started_at: SystemClock.now_secs(),
         engine,
@@ -152,8 +160,10 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
         db_path,
         policy_dir,
         fee_loop: Mutex::new(LoopStatus::default()),
+        flow_loop: Mutex::new(LoopStatus::default()),
         policy_load_errors,
         policy_sources,
         fee_loop_wake: tokio::sync::Notify::new(),
+        flow_loop_wake: tokio::sync::Notify::new(),
     })))
 }

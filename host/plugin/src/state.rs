@@ -1,6 +1,7 @@
 //! The plugin's shared state, handed to every RPC handler and loop.
 
 use crate::config::Config;
+use crate::loops::Loop;
 use crate::policies::{PolicyLoadError, Sources};
 use revops_core::SystemClock;
 use revops_engine::FeeEngine;
@@ -26,10 +27,12 @@ pub struct Inner {
     pub db_path: PathBuf,
     pub policy_dir: PathBuf,
     pub fee_loop: Mutex<LoopStatus>,
+    pub flow_loop: Mutex<LoopStatus>,
     pub policy_load_errors: Vec<PolicyLoadError>,
     pub policy_sources: Sources,
-    /// Wakes the fee loop early so a new interval takes effect at once.
+    /// Wake a loop early so a new interval takes effect at once.
     pub fee_loop_wake: tokio::sync::Notify,
+    pub flow_loop_wake: tokio::sync::Notify,
 }
 
 #[derive(Clone)]
@@ -40,25 +43,42 @@ impl State {
         self.0.config.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn fee_loop(&self) -> MutexGuard<'_, LoopStatus> {
-        self.0.fee_loop.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn loop_status(&self, which: Loop) -> MutexGuard<'_, LoopStatus> {
+        let status = match which {
+            Loop::Fee => &self.0.fee_loop,
+            Loop::Flow => &self.0.flow_loop,
+        };
+        status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn loop_wake(&self, which: Loop) -> &tokio::sync::Notify {
+        match which {
+            Loop::Fee => &self.0.fee_loop_wake,
+            Loop::Flow => &self.0.flow_loop_wake,
+        }
     }
 
     /// Push the effective configuration to the engine and the RPC adapter.
     pub fn apply_config(&self) {
         let config = self.config().clone();
         let settings = config.fee_settings();
-        let interval_changed =
+        let fee_interval_changed =
             settings.fee_interval_secs != self.0.engine.settings().fee_interval_secs;
+        let flow_interval_changed =
+            config.flow_interval_secs() != self.loop_status(Loop::Flow).interval_secs;
         self.0.engine.set_settings(settings);
+        self.0.engine.set_flow_settings(config.flow_settings());
         self.0
             .rpc_settings
             .set_timeout_secs(config.rpc_timeout_secs());
         self.0
             .rpc_settings
             .set_breaker_secs(config.rpc_breaker_secs());
-        if interval_changed {
+        if fee_interval_changed {
             self.0.fee_loop_wake.notify_one();
+        }
+        if flow_interval_changed {
+            self.0.flow_loop_wake.notify_one();
         }
     }
 }

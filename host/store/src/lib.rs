@@ -11,12 +11,14 @@
 mod config;
 mod error;
 mod fees;
+mod flow;
 mod forwards;
 mod migrations;
 mod policies;
 
 pub use error::StoreError;
 pub use fees::{ChannelFeeState, FeeChange, FeeChangeOutcome, NewFeeChange, PolicyFailureRow};
+pub use flow::{ChannelFlow, DAY_SECS, DayFlow, PruneSummary};
 pub use policies::{PeerPolicy, Strategy};
 
 use rusqlite::Connection;

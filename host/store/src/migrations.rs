@@ -84,6 +84,29 @@ const MIGRATIONS: &[&str] = &[
         channels INTEGER NOT NULL
     );
     "#,
+    // 2: flow analysis — daily aggregates of pruned forwards, per-channel flow.
+    r#"
+    CREATE TABLE daily_forwarding_stats (
+        short_channel_id TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        in_msat INTEGER NOT NULL,
+        out_msat INTEGER NOT NULL,
+        fee_msat INTEGER NOT NULL,
+        forwards_in INTEGER NOT NULL,
+        forwards_out INTEGER NOT NULL,
+        PRIMARY KEY (short_channel_id, day)
+    );
+    CREATE TABLE channel_flow (
+        short_channel_id TEXT PRIMARY KEY,
+        flow_state TEXT NOT NULL,
+        flow_ratio REAL NOT NULL,
+        in_msat_per_day INTEGER NOT NULL,
+        out_msat_per_day INTEGER NOT NULL,
+        forwards INTEGER NOT NULL,
+        inferred INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,5 +1,6 @@
 //! `revenue-set-fee` and `revenue-fee-cycle`.
 
+use crate::loops::Loop;
 use crate::params::{Params, check_scid, invalid, rpc_error};
 use crate::state::State;
 use cln_plugin::Plugin;
@@ -45,6 +46,6 @@ pub async fn fee_cycle(p: Plugin<State>, params: Value) -> anyhow::Result<Value>
         .run_fee_cycle()
         .await
         .map_err(|e| rpc_error(-1, format!("revenue-fee-cycle: {e}")))?;
-    state.fee_loop().last_run_at = Some(report.started_at);
+    state.loop_status(Loop::Fee).last_run_at = Some(report.started_at);
     Ok(json!(report))
 }

@@ -4,6 +4,7 @@
 
 pub mod config;
 mod fees;
+mod flow;
 mod policy;
 mod status;
 
@@ -32,6 +33,11 @@ pub fn register(builder: Builder<State, Stdin, Stdout>) -> Builder<State, Stdin,
             RpcMethodBuilder::new("revenue-set-fee", fees::set_fee)
                 .description("Set a channel's fee now, within the peer's bounds unless force=true")
                 .usage("channel_id fee_ppm [force]"),
+        )
+        .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-analyze", flow::analyze)
+                .description("Run flow analysis now: per channel daily in/out (EMA), flow ratio and source/sink/balanced/congested")
+                .usage("[channel_id]"),
         )
         .rpcmethod_from_builder(
             RpcMethodBuilder::new("revenue-fee-cycle", fees::fee_cycle)

@@ -1,5 +1,6 @@
 //! `revenue-status`.
 
+use crate::loops::Loop;
 use crate::params::Params;
 use crate::state::State;
 use cln_plugin::Plugin;
@@ -33,7 +34,9 @@ pub async fn status(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
         .policies()
         .get(&settings.default_fee_policy)
         .is_some();
-    let fee_loop = state.fee_loop().clone();
+    let fee_loop = state.loop_status(Loop::Fee).clone();
+    let flow_loop = state.loop_status(Loop::Flow).clone();
+    let flow_settings = engine.flow_settings();
     let store = engine.store();
     let (changes_total, changes_pending) = store.fee_change_counts()?;
     let last_change = store.fee_changes(None, 1)?.into_iter().next();
@@ -47,12 +50,18 @@ pub async fn status(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
             "schema_version": engine.store().schema_version()?,
         },
         "loops": [{
-            "name": "fee",
+            "name": Loop::Fee.name(),
             "interval_secs": settings.fee_interval_secs,
             "last_run_at": fee_loop.last_run_at,
             "next_run_at": fee_loop.next_run_at,
             "cycles_run": status.fee_cycles_run,
             "last_cycle": status.last_fee_cycle,
+        }, {
+            "name": Loop::Flow.name(),
+            "interval_secs": state.config().flow_interval_secs(),
+            "last_run_at": flow_loop.last_run_at,
+            "next_run_at": flow_loop.next_run_at,
+            "window_days": flow_settings.window_days,
         }],
         "fee_policy": {
             "default": settings.default_fee_policy,

@@ -17,6 +17,9 @@ use std::sync::{Arc, Mutex};
 
 pub use report::Report;
 
+/// The plugin's default flow-analysis interval.
+const FLOW_INTERVAL_SECS: u64 = 3600;
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct SimulateArgs {
     /// Simulated days to run.
@@ -98,9 +101,17 @@ pub async fn simulate(args: &SimulateArgs, scenario: Scenario) -> anyhow::Result
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut report = Report::new(&scenario, args, policy_label, &lock(&network));
+    let mut next_flow_at = start;
     for cycle in 1..=cycles {
         let t = start + cycle * args.fee_interval;
         lock(&network).advance_to(t);
+        // The plugin's flow loop (hourly), then its fee loop, as in lightningd.
+        if t >= next_flow_at {
+            if let Err(e) = engine.run_flow_analysis(None).await {
+                report.record_error(t, &e.to_string());
+            }
+            next_flow_at = t + FLOW_INTERVAL_SECS;
+        }
         let outcome = engine.run_fee_cycle().await;
         match outcome {
             Ok(cycle_report) => report.record_cycle(&cycle_report),
