@@ -149,3 +149,54 @@ async fn a_manual_fee_is_set_within_bounds_or_with_force() {
     node.ok("revenue-set-fee", json!([scid, 9000, true])).await;
     assert_eq!(node.channel(BALANCED).fee_ppm, 9000);
 }
+
+#[tokio::test]
+async fn fee_debug_explains_each_channels_fee() {
+    let node = Node::start(json!({"revenue-ops-max-fee-ppm": 1040})).await;
+    let peer = node.channel(BALANCED).peer_id;
+    node.ok(
+        "revenue-policy",
+        json!({"action": "set", "peer_id": peer, "min_fee_ppm": 150}),
+    )
+    .await;
+    node.fee_cycle().await;
+
+    let scid = node.channel(CONGESTED).short_channel_id;
+    let debug = node.ok("revenue-fee-debug", json!([scid])).await;
+    let channels = debug["channels"].as_array().unwrap();
+    assert_eq!(channels.len(), 1);
+    let c = &channels[0];
+    assert_eq!(c["policy"], json!("fee-alpha"));
+    assert_eq!(c["bounds"]["ceiling_ppm"], json!(1040));
+    assert_eq!(c["bounds"]["ceiling_from"], json!("node max_fee_ppm"));
+    assert_eq!(c["last_decision"]["last_step"], json!("congestion"));
+    assert_eq!(c["last_decision"]["last_outcome"], json!("hysteresis"));
+    assert!(
+        c["last_decision"]["last_reason"]
+            .as_str()
+            .unwrap()
+            .contains("hysteresis"),
+        "{c}"
+    );
+    assert_eq!(c["last_decision"]["policy_name"], json!("fee-alpha"));
+
+    let all = node.ok("revenue-fee-debug", json!({})).await;
+    let balanced = all["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["peer_id"] == json!(peer))
+        .unwrap();
+    assert_eq!(balanced["bounds"]["floor_ppm"], json!(150));
+    assert_eq!(balanced["bounds"]["floor_from"], json!("peer min_fee_ppm"));
+    assert_eq!(balanced["broadcasts_last_24h"], json!(1));
+    assert_eq!(balanced["broadcasts_left_24h"], json!(3));
+    assert_eq!(balanced["recent_changes"][0]["outcome"], json!("applied"));
+    assert!(balanced["recent_changes"][0]["reason"].as_str().is_some());
+
+    assert_invalid_param(
+        node.call("revenue-fee-debug", json!({"channel_id": "9x9x9"}))
+            .await,
+        "channel_id",
+    );
+}

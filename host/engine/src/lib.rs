@@ -15,6 +15,7 @@
 
 mod analysis;
 mod cycle;
+mod debug;
 mod error;
 pub mod flow;
 mod ingest;
@@ -29,6 +30,7 @@ mod status;
 
 pub use analysis::FlowReport;
 pub use cycle::FeeEngine;
+pub use debug::{BoundsExplained, FeeDebug};
 pub use error::EngineError;
 pub use outcome::{
     ChannelAction, ChannelOutcome, FeeCycleReport, ManualFeeChange, PolicyFailureReport,

@@ -49,3 +49,17 @@ pub async fn fee_cycle(p: Plugin<State>, params: Value) -> anyhow::Result<Value>
     state.loop_status(Loop::Fee).last_run_at = Some(report.started_at);
     Ok(json!(report))
 }
+
+pub async fn fee_debug(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
+    const M: &str = "revenue-fee-debug";
+    let params = Params::parse(M, &params, &["channel_id"])?;
+    let only = params
+        .str("channel_id")?
+        .map(|scid| check_scid(M, "channel_id", &scid))
+        .transpose()?;
+    match p.state().0.engine.fee_debug(only.as_deref()).await {
+        Ok(channels) => Ok(json!({ "channels": channels })),
+        Err(e @ EngineError::UnknownChannel(_)) => Err(invalid(format!("{M}: channel_id: {e}"))),
+        Err(e) => Err(rpc_error(-1, format!("{M}: {e}"))),
+    }
+}

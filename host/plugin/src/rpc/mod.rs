@@ -40,6 +40,11 @@ pub fn register(builder: Builder<State, Stdin, Stdout>) -> Builder<State, Stdin,
                 .usage("[channel_id]"),
         )
         .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-fee-debug", fees::fee_debug)
+                .description("Why each channel has its fee: last decision and step, reason, bounds and their source, broadcasts left, flow state, recent changes")
+                .usage("[channel_id]"),
+        )
+        .rpcmethod_from_builder(
             RpcMethodBuilder::new("revenue-fee-cycle", fees::fee_cycle)
                 .description("Run one fee cycle now and return what it decided for every channel")
                 .usage(""),
