@@ -77,8 +77,9 @@ async fn an_unchanged_fee_sends_nothing_and_broadcasts_are_rate_limited() {
     );
     assert_eq!(node.setchannel_calls_for(CONGESTED), 1);
 
-    // Push the depleted channel back down repeatedly: after four broadcasts
-    // in 24 h the plugin stops sending.
+    // Push the depleted channel back down from outside repeatedly: each push
+    // is adopted, then the policy raises it again — until four broadcasts
+    // in 24 h, after which the plugin stops sending.
     let mut applied = 1; // the first cycle above
     for _ in 0..6 {
         let scid = node.channel(DEPLETED).short_channel_id;
@@ -87,6 +88,8 @@ async fn an_unchanged_fee_sends_nothing_and_broadcasts_are_rate_limited() {
             .unwrap()
             .handle_rpc("setchannel", &json!({"id": scid, "feeppm": 100}))
             .unwrap();
+        // Adopted first (unless the fee already was 100), then judged.
+        node.fee_cycle().await;
         let report = node.fee_cycle().await;
         let o = outcome(&report, &node, DEPLETED);
         if o["action"] == json!("applied") {
@@ -139,6 +142,18 @@ async fn a_manual_fee_is_set_within_bounds_or_with_force() {
         .await;
     assert_eq!(r["new_fee_ppm"], json!(321));
     assert_eq!(node.channel(BALANCED).fee_ppm, 321);
+    // A change made through the plugin is not mistaken for an outside one.
+    node.fee_cycle().await;
+    node.ok(
+        "revenue-set-fee",
+        json!({"channel_id": scid, "fee_ppm": 321}),
+    )
+    .await;
+    let report = node.fee_cycle().await;
+    assert_ne!(
+        outcome(&report, &node, BALANCED)["action"],
+        json!("external_change")
+    );
 
     let refused = node
         .call("revenue-set-fee", json!([scid, 9000]))
@@ -199,4 +214,42 @@ async fn fee_debug_explains_each_channels_fee() {
             .await,
         "channel_id",
     );
+}
+
+#[tokio::test]
+async fn a_fee_changed_outside_the_plugin_is_adopted_not_reverted() {
+    let node = Node::start(json!({})).await;
+    let first = node.fee_cycle().await;
+    let ours = fee(outcome(&first, &node, DEPLETED), "new_fee_ppm");
+    let scid = node.channel(DEPLETED).short_channel_id;
+    // The operator (or another tool) sets 999 ppm behind the plugin's back.
+    node.network
+        .lock()
+        .unwrap()
+        .handle_rpc("setchannel", &json!({"id": scid, "feeppm": 999}))
+        .unwrap();
+    let calls = node.setchannel_calls_for(DEPLETED);
+
+    let report = node.fee_cycle().await;
+    let o = outcome(&report, &node, DEPLETED);
+    assert_eq!(o["action"], json!("external_change"), "{o}");
+    assert_eq!(fee(o, "old_fee_ppm"), ours);
+    assert_eq!(fee(o, "new_fee_ppm"), 999);
+    assert_eq!(node.channel(DEPLETED).fee_ppm, 999);
+    assert_eq!(
+        node.setchannel_calls_for(DEPLETED),
+        calls,
+        "nothing sent back"
+    );
+    let debug = node.ok("revenue-fee-debug", json!([scid])).await;
+    assert_eq!(
+        debug["channels"][0]["recent_changes"][0]["outcome"],
+        json!("external")
+    );
+
+    // The policy continues from the adopted fee; it does not go back to ours.
+    let report = node.fee_cycle().await;
+    let o = outcome(&report, &node, DEPLETED);
+    assert_ne!(fee(o, "new_fee_ppm"), ours, "{o}");
+    assert!(fee(o, "new_fee_ppm") >= 999, "{o}");
 }

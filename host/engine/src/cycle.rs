@@ -4,7 +4,7 @@
 use crate::flow::FlowSettings;
 use crate::ingest::ingest_forwards;
 use crate::inputs::{Measured, fee_input};
-use crate::judge::{Pending, failed_outcome, judge, policy_label};
+use crate::judge::{Pending, external_change, failed_outcome, judge, policy_label};
 use crate::outcome::{ChannelAction, ChannelOutcome, FeeCycleReport, PolicyFailureReport};
 use crate::rails::Bounds;
 use crate::{EngineError, EngineStatus, FeeSettings, PolicySet, status::CycleSummary};
@@ -133,6 +133,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                         ChannelAction::Hysteresis,
                         ChannelAction::RateLimited,
                         ChannelAction::Passive,
+                        ChannelAction::ExternalChange,
                     ]),
                     failed: count(&[ChannelAction::PolicyFailed, ChannelAction::SetchannelFailed]),
                     error: None,
@@ -178,6 +179,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             .broadcasts_by_channel_since(now.saturating_sub(DAY_SECS))?;
 
         let mut outcomes = Vec::new();
+        let mut externals = Vec::new();
         let mut statics = Vec::new();
         let mut dynamics = Vec::new();
         for channel in channels.iter().filter(|c| c.accepts_fee_updates()) {
@@ -193,6 +195,13 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                 bounds,
                 previous: states.remove(&channel.short_channel_id),
             };
+            let strategy = peer.map(|p| p.strategy).unwrap_or(Strategy::Dynamic);
+            if strategy != Strategy::Passive
+                && let Some(adopted) = external_change(&pending, now)
+            {
+                externals.push(adopted);
+                continue;
+            }
             match peer.map(|p| (p.strategy, p.fee_ppm)) {
                 Some((Strategy::Passive, _)) => outcomes.push(ChannelOutcome {
                     short_channel_id: channel.short_channel_id.clone(),
@@ -216,7 +225,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             }
         }
 
-        let mut records = Vec::new();
+        let mut records = externals;
         for (pending, fee_ppm) in statics {
             let decision = FeeDecision {
                 short_channel_id: pending.channel.short_channel_id.clone(),
@@ -307,6 +316,8 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                             Some(&detail),
                         )?;
                         outcome.action = ChannelAction::SetchannelFailed;
+                        self.store
+                            .record_seen_fee(&outcome.short_channel_id, outcome.old_fee_ppm)?;
                         outcome.reason =
                             format!("{}; lightningd refused: {detail}", outcome.reason);
                         outcome.new_fee_ppm = outcome.old_fee_ppm;

@@ -99,6 +99,7 @@ pub(crate) fn judge(
         last_step: Some(decision.step.clone()),
         last_reason: Some(reason.clone()),
         last_outcome: Some(action.as_str().to_string()),
+        last_seen_fee_ppm: Some(new_fee_ppm),
     };
     let change = change_outcome.map(|outcome| NewFeeChange {
         timestamp: now,
@@ -162,4 +163,56 @@ pub(crate) fn failed_outcome(
 
 pub(crate) fn policy_label(policy: &Arc<LoadedPolicy>) -> String {
     format!("{}@{}", policy.name(), policy.version())
+}
+
+/// A channel whose fee differs from the one it had after our last decision
+/// was changed by hand or by another tool. Adopt it: record it, send nothing
+/// this cycle, and keep the policy's state (a policy that tracks its own fee
+/// then continues from the adopted one instead of fighting it).
+pub(crate) fn external_change(pending: &Pending<'_>, now: u64) -> Option<Judged> {
+    let channel = pending.channel;
+    let previous = pending.previous.as_ref()?;
+    let seen_ppm = previous.last_seen_fee_ppm?;
+    if seen_ppm == channel.fee_ppm {
+        return None;
+    }
+    let reason = format!(
+        "fee changed outside the plugin from {seen_ppm} to {} ppm (by hand or another tool): adopted, not reverted",
+        channel.fee_ppm
+    );
+    let mut state = previous.clone();
+    state.last_seen_fee_ppm = Some(channel.fee_ppm);
+    state.last_step = Some("external".to_string());
+    state.last_reason = Some(reason.clone());
+    state.last_outcome = Some(ChannelAction::ExternalChange.as_str().to_string());
+    Some(Judged {
+        state,
+        change: Some(NewFeeChange {
+            timestamp: now,
+            short_channel_id: channel.short_channel_id.clone(),
+            peer_id: channel.peer_id.clone(),
+            old_fee_ppm: seen_ppm,
+            proposed_fee_ppm: channel.fee_ppm,
+            new_fee_ppm: channel.fee_ppm,
+            step: "external".to_string(),
+            reason: reason.clone(),
+            policy_name: "external".to_string(),
+            policy_version: "-".to_string(),
+            outcome: FeeChangeOutcome::External,
+        }),
+        outcome: ChannelOutcome {
+            short_channel_id: channel.short_channel_id.clone(),
+            peer_id: channel.peer_id.clone(),
+            strategy: "dynamic",
+            policy: None,
+            old_fee_ppm: seen_ppm,
+            proposed_fee_ppm: None,
+            new_fee_ppm: channel.fee_ppm,
+            floor_ppm: pending.bounds.floor_ppm,
+            ceiling_ppm: pending.bounds.ceiling_ppm,
+            step: Some("external".to_string()),
+            reason,
+            action: ChannelAction::ExternalChange,
+        },
+    })
 }

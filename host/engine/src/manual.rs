@@ -69,6 +69,9 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             Ok(()) => {
                 self.store
                     .set_fee_change_outcome(id, FeeChangeOutcome::Manual, None)?;
+                // Ours, not an outside change: the next cycle must not flag it.
+                self.store
+                    .record_seen_fee(&channel.short_channel_id, fee_ppm)?;
                 Ok(ManualFeeChange {
                     short_channel_id: channel.short_channel_id.clone(),
                     peer_id: channel.peer_id.clone(),
@@ -100,6 +103,11 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                 .iter()
                 .find(|c| c.short_channel_id == change.short_channel_id)
                 .map(|c| c.fee_ppm);
+            if let Some(fee_ppm) = now_ppm {
+                // What lightningd shows is ours either way: not an outside change.
+                self.store
+                    .record_seen_fee(&change.short_channel_id, fee_ppm)?;
+            }
             let (outcome, detail) = if now_ppm == Some(change.new_fee_ppm) {
                 (
                     FeeChangeOutcome::Applied,

@@ -19,6 +19,9 @@ pub enum ChannelAction {
     PolicyFailed,
     /// lightningd refused the update; the fee stays as it was.
     SetchannelFailed,
+    /// The fee was changed outside the plugin since our last decision: it is
+    /// adopted (recorded, not reverted) and the policy continues from it.
+    ExternalChange,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +81,7 @@ impl ChannelAction {
             ChannelAction::Passive => "passive",
             ChannelAction::PolicyFailed => "policy_failed",
             ChannelAction::SetchannelFailed => "setchannel_failed",
+            ChannelAction::ExternalChange => "external_change",
         }
     }
 }

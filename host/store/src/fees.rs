@@ -25,6 +25,8 @@ pub enum FeeChangeOutcome {
     Failed,
     /// Set by the operator with `revenue-set-fee` and applied.
     Manual,
+    /// Changed outside the plugin (by hand or another tool) and adopted.
+    External,
 }
 
 impl FeeChangeOutcome {
@@ -35,6 +37,7 @@ impl FeeChangeOutcome {
             FeeChangeOutcome::DryRun => "dry_run",
             FeeChangeOutcome::Failed => "failed",
             FeeChangeOutcome::Manual => "manual",
+            FeeChangeOutcome::External => "external",
         }
     }
 }
@@ -55,6 +58,9 @@ pub struct ChannelFeeState {
     pub last_reason: Option<String>,
     /// Why the last decision did or did not change the fee.
     pub last_outcome: Option<String>,
+    /// The fee the channel had after our last decision or manual change;
+    /// anything else found later was set outside the plugin.
+    pub last_seen_fee_ppm: Option<u32>,
 }
 
 /// An audit row about to be written.
@@ -136,6 +142,7 @@ fn row_to_state(r: &Row<'_>) -> rusqlite::Result<ChannelFeeState> {
         last_step: r.get(7)?,
         last_reason: r.get(8)?,
         last_outcome: r.get(9)?,
+        last_seen_fee_ppm: r.get(10)?,
     })
 }
 
@@ -158,7 +165,7 @@ fn row_to_change(r: &Row<'_>) -> rusqlite::Result<FeeChange> {
 }
 
 const STATE_COLUMNS: &str = "short_channel_id, peer_id, policy_name, policy_version, policy_state,
-    last_decision_at, last_target_fee_ppm, last_step, last_reason, last_outcome";
+    last_decision_at, last_target_fee_ppm, last_step, last_reason, last_outcome, last_seen_fee_ppm";
 const CHANGE_COLUMNS: &str = "id, timestamp, short_channel_id, peer_id, old_fee_ppm,
     proposed_fee_ppm, new_fee_ppm, step, reason, policy_name, policy_version, outcome, detail";
 
@@ -205,12 +212,13 @@ impl Store {
         {
             let mut upsert = tx.prepare_cached(&format!(
                 "INSERT INTO channel_fee_state ({STATE_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (short_channel_id) DO UPDATE SET peer_id = excluded.peer_id,
                    policy_name = excluded.policy_name, policy_version = excluded.policy_version,
                    policy_state = excluded.policy_state, last_decision_at = excluded.last_decision_at,
                    last_target_fee_ppm = excluded.last_target_fee_ppm, last_step = excluded.last_step,
-                   last_reason = excluded.last_reason, last_outcome = excluded.last_outcome"
+                   last_reason = excluded.last_reason, last_outcome = excluded.last_outcome,
+                   last_seen_fee_ppm = excluded.last_seen_fee_ppm"
             ))?;
             for (state, change) in decisions {
                 upsert.execute(params![
@@ -224,6 +232,7 @@ impl Store {
                     state.last_step,
                     state.last_reason,
                     state.last_outcome,
+                    state.last_seen_fee_ppm,
                 ])?;
                 let id = change.as_ref().map(|c| insert_change(&tx, c)).transpose()?;
                 ids.push(id);
@@ -231,6 +240,16 @@ impl Store {
         }
         tx.commit()?;
         Ok(ids)
+    }
+
+    /// Remember the fee a channel now has because of us (a manual change, or
+    /// a `setchannel` that failed after the decision was saved).
+    pub fn record_seen_fee(&self, short_channel_id: &str, fee_ppm: u32) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE channel_fee_state SET last_seen_fee_ppm = ?2 WHERE short_channel_id = ?1",
+            params![short_channel_id, fee_ppm],
+        )?;
+        Ok(())
     }
 
     /// Write a single audit row on its own (manual fee changes).
@@ -372,6 +391,7 @@ mod tests {
             last_step: Some("hill-climb".into()),
             last_reason: Some("because".into()),
             last_outcome: Some("applied".into()),
+            last_seen_fee_ppm: Some(120),
         }
     }
 
@@ -424,6 +444,15 @@ mod tests {
         assert_eq!(store.channel_fee_states().unwrap().len(), 2);
         assert_eq!(store.fee_change_counts().unwrap(), (1, 0));
         assert!(store.pending_fee_changes().unwrap().is_empty());
+        store.record_seen_fee("2x2x2", 333).unwrap();
+        assert_eq!(
+            store
+                .channel_fee_state("2x2x2")
+                .unwrap()
+                .unwrap()
+                .last_seen_fee_ppm,
+            Some(333)
+        );
     }
 
     #[test]

@@ -107,6 +107,11 @@ const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL
     );
     "#,
+    // 3: the fee each channel had after our last decision, to notice changes
+    // made outside the plugin.
+    r#"
+    ALTER TABLE channel_fee_state ADD COLUMN last_seen_fee_ppm INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.
