@@ -3,34 +3,24 @@
 use crate::support::*;
 use serde_json::json;
 
-fn flow<'a>(report: &'a serde_json::Value, node: &Node, label: &str) -> &'a serde_json::Value {
-    let scid = node.channel(label).short_channel_id;
-    report["channels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["short_channel_id"] == json!(scid))
-        .unwrap_or_else(|| panic!("no flow for {label} in {report}"))
-}
-
 #[tokio::test]
 async fn channels_without_traffic_are_classified_from_their_balance() {
     let node = Node::start(json!({})).await;
     let report = node.ok("revenue-analyze", json!({})).await;
     assert_eq!(report["settings"]["window_days"], json!(7));
-    let depleted = flow(&report, &node, DEPLETED);
+    let depleted = outcome(&report, &node, DEPLETED);
     assert_eq!(depleted["flow_state"], json!("source"), "{depleted}");
     assert_eq!(depleted["inferred"], json!(true));
     assert_eq!(
-        flow(&report, &node, SATURATED_IDLE)["flow_state"],
+        outcome(&report, &node, SATURATED_IDLE)["flow_state"],
         json!("sink")
     );
     assert_eq!(
-        flow(&report, &node, BALANCED)["flow_state"],
+        outcome(&report, &node, BALANCED)["flow_state"],
         json!("balanced")
     );
     assert_eq!(
-        flow(&report, &node, CONGESTED)["flow_state"],
+        outcome(&report, &node, CONGESTED)["flow_state"],
         json!("congested")
     );
 
@@ -65,7 +55,7 @@ async fn thresholds_are_configurable_and_validated() {
     let report = node.ok("revenue-analyze", json!({})).await;
     // 28 of 30 slots is 93%: below the new 95% threshold.
     assert_ne!(
-        flow(&report, &node, CONGESTED)["flow_state"],
+        outcome(&report, &node, CONGESTED)["flow_state"],
         json!("congested")
     );
     assert_invalid_param(

@@ -129,7 +129,7 @@ impl Node {
     }
 }
 
-/// The cycle report's entry for one channel.
+/// A report's entry for one channel (`channels[]` matched by scid).
 pub fn outcome<'a>(report: &'a Value, node: &Node, label: &str) -> &'a Value {
     let scid = node.channel(label).short_channel_id;
     report["channels"]

@@ -6,7 +6,6 @@ use crate::ingest::ingest_forwards;
 use crate::inputs::{Measured, fee_input};
 use crate::judge::{Pending, external_change, failed_outcome, judge, policy_label};
 use crate::outcome::{ChannelAction, ChannelOutcome, FeeCycleReport, PolicyFailureReport};
-use crate::rails::Bounds;
 use crate::{EngineError, EngineStatus, FeeSettings, PolicySet, status::CycleSummary};
 use arc_swap::ArcSwap;
 use revops_core::{Clock, Msat, Node};
@@ -184,12 +183,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
         let mut dynamics = Vec::new();
         for channel in channels.iter().filter(|c| c.accepts_fee_updates()) {
             let peer = peer_policies.get(&channel.peer_id);
-            let bounds = Bounds::resolve(
-                settings.min_fee_ppm,
-                settings.max_fee_ppm,
-                peer.and_then(|p| p.min_fee_ppm),
-                peer.and_then(|p| p.max_fee_ppm),
-            );
+            let bounds = settings.bounds_for(peer);
             let pending = Pending {
                 channel,
                 bounds,

@@ -3,7 +3,6 @@
 //! come from, the broadcast budget, the flow state and the latest changes.
 
 use crate::cycle::DAY_SECS;
-use crate::rails::Bounds;
 use crate::{EngineError, FeeEngine};
 use revops_core::{Clock, Node};
 use revops_store::{ChannelFeeState, FeeChange, Strategy};
@@ -61,12 +60,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             let peer = self.store.peer_policy(&c.peer_id)?;
             let peer_min = peer.as_ref().and_then(|p| p.min_fee_ppm);
             let peer_max = peer.as_ref().and_then(|p| p.max_fee_ppm);
-            let bounds = Bounds::resolve(
-                settings.min_fee_ppm,
-                settings.max_fee_ppm,
-                peer_min,
-                peer_max,
-            );
+            let bounds = settings.bounds_for(peer.as_ref());
             let strategy = peer
                 .as_ref()
                 .map(|p| p.strategy)

@@ -2,7 +2,6 @@
 //! `revenue-set-fee`, and settling changes a crash left unconfirmed.
 
 use crate::outcome::ManualFeeChange;
-use crate::rails::Bounds;
 use crate::{EngineError, FeeEngine};
 use revops_core::{ChannelSnapshot, Clock, Node};
 use revops_store::{FeeChangeOutcome, NewFeeChange};
@@ -30,12 +29,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             });
         }
         let peer = self.store.peer_policy(&channel.peer_id)?;
-        let bounds = Bounds::resolve(
-            settings.min_fee_ppm,
-            settings.max_fee_ppm,
-            peer.as_ref().and_then(|p| p.min_fee_ppm),
-            peer.as_ref().and_then(|p| p.max_fee_ppm),
-        );
+        let bounds = settings.bounds_for(peer.as_ref());
         if !force && !bounds.contains(fee_ppm) {
             return Err(EngineError::OutOfBounds {
                 fee_ppm,

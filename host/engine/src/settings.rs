@@ -1,6 +1,8 @@
 //! The fee engine's settings, swapped atomically when the operator changes
 //! them (`revenue-config`, `setconfig`); a cycle reads one consistent copy.
 
+use crate::rails::Bounds;
+use revops_store::PeerPolicy;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,5 +30,18 @@ impl Default for FeeSettings {
             max_broadcasts_per_day: 4,
             default_fee_policy: "fee-alpha".to_string(),
         }
+    }
+}
+
+impl FeeSettings {
+    /// The fee range for a channel to `peer`: its own bounds where it has
+    /// them, the node's otherwise.
+    pub fn bounds_for(&self, peer: Option<&PeerPolicy>) -> Bounds {
+        Bounds::resolve(
+            self.min_fee_ppm,
+            self.max_fee_ppm,
+            peer.and_then(|p| p.min_fee_ppm),
+            peer.and_then(|p| p.max_fee_ppm),
+        )
     }
 }

@@ -117,6 +117,14 @@ impl Params {
     }
 }
 
+/// An optional `channel_id` parameter, checked as a short channel id.
+pub fn optional_scid(method: &str, params: &Params) -> anyhow::Result<Option<String>> {
+    params
+        .str("channel_id")?
+        .map(|scid| check_scid(method, "channel_id", &scid))
+        .transpose()
+}
+
 /// A node id: 66 hex characters starting with 02 or 03.
 pub fn check_node_id(method: &str, name: &str, id: &str) -> anyhow::Result<String> {
     let id = id.to_ascii_lowercase();

@@ -1,7 +1,7 @@
 //! `revenue-set-fee` and `revenue-fee-cycle`.
 
 use crate::loops::Loop;
-use crate::params::{Params, check_scid, invalid, rpc_error};
+use crate::params::{Params, check_scid, invalid, optional_scid, rpc_error};
 use crate::state::State;
 use cln_plugin::Plugin;
 use revops_engine::EngineError;
@@ -53,10 +53,7 @@ pub async fn fee_cycle(p: Plugin<State>, params: Value) -> anyhow::Result<Value>
 pub async fn fee_debug(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
     const M: &str = "revenue-fee-debug";
     let params = Params::parse(M, &params, &["channel_id"])?;
-    let only = params
-        .str("channel_id")?
-        .map(|scid| check_scid(M, "channel_id", &scid))
-        .transpose()?;
+    let only = optional_scid(M, &params)?;
     match p.state().0.engine.fee_debug(only.as_deref()).await {
         Ok(channels) => Ok(json!({ "channels": channels })),
         Err(e @ EngineError::UnknownChannel(_)) => Err(invalid(format!("{M}: channel_id: {e}"))),

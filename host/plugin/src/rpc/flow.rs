@@ -1,7 +1,7 @@
 //! `revenue-analyze`: run flow analysis now.
 
 use crate::loops::Loop;
-use crate::params::{Params, check_scid, invalid, rpc_error};
+use crate::params::{Params, invalid, optional_scid, rpc_error};
 use crate::state::State;
 use cln_plugin::Plugin;
 use revops_engine::EngineError;
@@ -10,10 +10,7 @@ use serde_json::{Value, json};
 pub async fn analyze(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
     const M: &str = "revenue-analyze";
     let params = Params::parse(M, &params, &["channel_id"])?;
-    let only = params
-        .str("channel_id")?
-        .map(|scid| check_scid(M, "channel_id", &scid))
-        .transpose()?;
+    let only = optional_scid(M, &params)?;
     let state = p.state();
     match state.0.engine.run_flow_analysis(only.as_deref()).await {
         Ok(report) => {
