@@ -11,8 +11,8 @@ use arc_swap::ArcSwap;
 use revops_core::{Clock, Msat, Node};
 use revops_runtime::{ChannelFeeInput, FeeDecision, FeerateInfo, LoadedPolicy, PolicyRuntime};
 use revops_store::{ChannelFlow, FeeChangeOutcome, PeerPolicy, PolicyFailureRow, Store, Strategy};
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -178,29 +178,41 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             .broadcasts_by_channel_since(now.saturating_sub(DAY_SECS))?;
 
         let mut outcomes = Vec::new();
-        let mut externals = Vec::new();
+        let mut records = Vec::new();
         let mut statics = Vec::new();
-        let mut dynamics = Vec::new();
+        // Channels decided by a WASM policy, grouped by policy: one batch each.
+        let mut batches: BTreeMap<String, Vec<Pending<'_>>> = BTreeMap::new();
         for channel in channels.iter().filter(|c| c.accepts_fee_updates()) {
-            let peer = peer_policies.get(&channel.peer_id);
-            let bounds = settings.bounds_for(peer);
+            // An expired policy no longer applies: the node default does.
+            let peer = peer_policies
+                .get(&channel.peer_id)
+                .filter(|p| !p.is_expired(now));
+            let strategy = peer
+                .map(|p| p.strategy.clone())
+                .unwrap_or(Strategy::Dynamic);
+            let mut bounds = settings.bounds_for(peer);
+            if strategy == Strategy::Hive && peer.and_then(|p| p.min_fee_ppm).is_none() {
+                // Fleet members pay the hive fee, below the node's floor if set so.
+                bounds.floor_ppm = 0;
+            }
             let pending = Pending {
                 channel,
                 bounds,
                 previous: states.remove(&channel.short_channel_id),
+                strategy: strategy.as_str().to_string(),
+                multipliers: peer.map(|p| (p.fee_multiplier_min, p.fee_multiplier_max)),
             };
-            let strategy = peer.map(|p| p.strategy).unwrap_or(Strategy::Dynamic);
             if strategy != Strategy::Passive
                 && let Some(adopted) = external_change(&pending, now)
             {
-                externals.push(adopted);
+                records.push(adopted);
                 continue;
             }
-            match peer.map(|p| (p.strategy, p.fee_ppm)) {
-                Some((Strategy::Passive, _)) => outcomes.push(ChannelOutcome {
+            match strategy {
+                Strategy::Passive => outcomes.push(ChannelOutcome {
                     short_channel_id: channel.short_channel_id.clone(),
                     peer_id: channel.peer_id.clone(),
-                    strategy: Strategy::Passive.as_str(),
+                    strategy: pending.strategy,
                     policy: None,
                     old_fee_ppm: channel.fee_ppm,
                     proposed_fee_ppm: None,
@@ -212,45 +224,53 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                         .to_string(),
                     action: ChannelAction::Passive,
                 }),
-                Some((Strategy::Static, fee_ppm)) => {
-                    statics.push((pending, fee_ppm.unwrap_or(channel.fee_ppm)))
+                Strategy::Static => {
+                    let fee_ppm = peer.and_then(|p| p.fee_ppm).unwrap_or(channel.fee_ppm);
+                    let reason = format!("static peer policy: {fee_ppm} ppm set by the operator");
+                    statics.push((pending, fee_ppm, reason));
                 }
-                _ => dynamics.push(pending),
+                Strategy::Hive => {
+                    let fee_ppm = settings.hive_fee_ppm;
+                    let reason = format!("fleet member: the hive fee, {fee_ppm} ppm");
+                    statics.push((pending, fee_ppm, reason));
+                }
+                Strategy::Dynamic => batches
+                    .entry(settings.default_fee_policy.clone())
+                    .or_default()
+                    .push(pending),
+                Strategy::Policy(name) => batches.entry(name).or_default().push(pending),
             }
         }
 
-        let mut records = externals;
-        for (pending, fee_ppm) in statics {
+        for (pending, fee_ppm, reason) in statics {
             let decision = FeeDecision {
                 short_channel_id: pending.channel.short_channel_id.clone(),
                 fee_ppm,
-                step: "static".to_string(),
-                reason: format!("static peer policy: {fee_ppm} ppm set by the operator"),
+                step: pending.strategy.clone(),
+                reason,
                 state: None,
             };
             records.push(judge(settings, pending, decision, None, &broadcasts, now));
         }
 
         let mut policy_failure = None;
-        if !dynamics.is_empty() {
-            match policies.get(&settings.default_fee_policy).cloned() {
+        for (name, batch) in batches {
+            let failure = match policies.get(&name).cloned() {
                 None => {
-                    let message = format!(
-                        "fee policy `{}` is not loaded; fees are left as they are",
-                        settings.default_fee_policy
-                    );
-                    policy_failure = Some(PolicyFailureReport {
-                        policy: settings.default_fee_policy.clone(),
+                    let message =
+                        format!("fee policy `{name}` is not loaded; fees are left as they are");
+                    outcomes.extend(batch.iter().map(|p| failed_outcome(p, None, &message)));
+                    PolicyFailureReport {
+                        policy: name,
                         kind: "not_loaded".to_string(),
-                        message: message.clone(),
-                    });
-                    outcomes.extend(dynamics.iter().map(|p| failed_outcome(p, None, &message)));
+                        message,
+                    }
                 }
                 Some(policy) => {
-                    let inputs = self.policy_inputs(&dynamics, &flows, &feerates, now)?;
+                    let inputs = self.policy_inputs(&batch, &flows, &feerates, now)?;
                     match self.call_policy(&policy, inputs, now).await? {
                         Ok(decisions) => {
-                            for (pending, decision) in dynamics.into_iter().zip(decisions) {
+                            for (pending, decision) in batch.into_iter().zip(decisions) {
                                 records.push(judge(
                                     settings,
                                     pending,
@@ -260,6 +280,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                                     now,
                                 ));
                             }
+                            continue;
                         }
                         Err(failure) => {
                             let label = policy_label(&policy);
@@ -268,15 +289,17 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                                 failure.kind, failure.message
                             );
                             outcomes.extend(
-                                dynamics
+                                batch
                                     .iter()
                                     .map(|p| failed_outcome(p, Some(label.clone()), &message)),
                             );
-                            policy_failure = Some(failure);
+                            failure
                         }
                     }
                 }
-            }
+            };
+            // The report names the first failing batch; every one is logged and stored.
+            policy_failure.get_or_insert(failure);
         }
 
         let ids = self.store.save_decisions(

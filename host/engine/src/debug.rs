@@ -25,8 +25,8 @@ pub struct FeeDebug {
     pub peer_id: String,
     pub state: String,
     pub fee_ppm: u32,
-    /// `dynamic`, `static` or `passive`.
-    pub strategy: &'static str,
+    /// `dynamic`, `static`, `passive`, `hive` or a policy's name.
+    pub strategy: String,
     /// The policy that decides for this channel now.
     pub policy: String,
     pub bounds: BoundsExplained,
@@ -57,21 +57,27 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             .iter()
             .filter(|c| only.is_none_or(|scid| c.short_channel_id == scid))
         {
-            let peer = self.store.peer_policy(&c.peer_id)?;
+            // An expired policy no longer applies (as in the fee cycle).
+            let peer = self
+                .store
+                .peer_policy(&c.peer_id)?
+                .filter(|p| !p.is_expired(now));
             let peer_min = peer.as_ref().and_then(|p| p.min_fee_ppm);
             let peer_max = peer.as_ref().and_then(|p| p.max_fee_ppm);
             let bounds = settings.bounds_for(peer.as_ref());
             let strategy = peer
                 .as_ref()
-                .map(|p| p.strategy)
+                .map(|p| p.strategy.clone())
                 .unwrap_or(Strategy::Dynamic);
-            let policy = match strategy {
+            let policy = match &strategy {
                 Strategy::Dynamic => settings.default_fee_policy.clone(),
                 Strategy::Static => format!(
                     "static {} ppm",
                     peer.as_ref().and_then(|p| p.fee_ppm).unwrap_or(c.fee_ppm)
                 ),
                 Strategy::Passive => "passive (never touched)".to_string(),
+                Strategy::Hive => format!("hive fee {} ppm", settings.hive_fee_ppm),
+                Strategy::Policy(name) => name.clone(),
             };
             let ceiling_from = if bounds.ceiling_ppm != peer_max.unwrap_or(settings.max_fee_ppm) {
                 "raised to the floor"
@@ -86,7 +92,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                 peer_id: c.peer_id.clone(),
                 state: c.state.clone(),
                 fee_ppm: c.fee_ppm,
-                strategy: strategy.as_str(),
+                strategy: strategy.as_str().to_string(),
                 policy,
                 bounds: BoundsExplained {
                     floor_ppm: bounds.floor_ppm,

@@ -16,6 +16,11 @@ pub(crate) struct Pending<'a> {
     pub channel: &'a ChannelSnapshot,
     pub bounds: Bounds,
     pub previous: Option<ChannelFeeState>,
+    /// The peer's strategy as shown to operators (`dynamic`, `static`,
+    /// `hive`, or a policy's name).
+    pub strategy: String,
+    /// The peer's multiplier clamps on a proposal, relative to the current fee.
+    pub multipliers: Option<(Option<f64>, Option<f64>)>,
 }
 
 /// Put one proposal through the rails and prepare what to record.
@@ -33,9 +38,11 @@ pub(crate) fn judge(
         .get(&channel.short_channel_id)
         .copied()
         .unwrap_or(0);
+    let (proposed_ppm, multiplier_note) =
+        within_multipliers(channel.fee_ppm, decision.fee_ppm, pending.multipliers);
     let rail = rails::decide(&RailInput {
         current_ppm: channel.fee_ppm,
-        proposed_ppm: decision.fee_ppm,
+        proposed_ppm,
         bounds: pending.bounds,
         broadcasts_last_24h: broadcasts,
         max_broadcasts_per_day: settings.max_broadcasts_per_day,
@@ -43,7 +50,10 @@ pub(crate) fn judge(
         apply_hysteresis: !is_static,
     });
     let mut reason = decision.reason.clone();
-    if rail.target_ppm != decision.fee_ppm {
+    if let Some(note) = multiplier_note {
+        reason.push_str(&note);
+    }
+    if rail.target_ppm != proposed_ppm {
         reason.push_str(&format!(
             "; clamped to [{}, {}] ppm",
             pending.bounds.floor_ppm, pending.bounds.ceiling_ppm
@@ -73,7 +83,7 @@ pub(crate) fn judge(
     };
     let (policy_name, policy_version) = match policy {
         Some(p) => (p.name().to_string(), p.version().to_string()),
-        None => ("static".to_string(), "-".to_string()),
+        None => (pending.strategy.clone(), "-".to_string()),
     };
     let new_fee_ppm = match action {
         ChannelAction::Applied => rail.target_ppm,
@@ -120,7 +130,7 @@ pub(crate) fn judge(
         outcome: ChannelOutcome {
             short_channel_id: channel.short_channel_id.clone(),
             peer_id: channel.peer_id.clone(),
-            strategy: if is_static { "static" } else { "dynamic" },
+            strategy: pending.strategy.clone(),
             policy: policy.map(policy_label),
             old_fee_ppm: channel.fee_ppm,
             proposed_fee_ppm: Some(decision.fee_ppm),
@@ -148,7 +158,7 @@ pub(crate) fn failed_outcome(
     ChannelOutcome {
         short_channel_id: p.channel.short_channel_id.clone(),
         peer_id: p.channel.peer_id.clone(),
-        strategy: "dynamic",
+        strategy: p.strategy.clone(),
         policy,
         old_fee_ppm: p.channel.fee_ppm,
         proposed_fee_ppm: None,
@@ -203,7 +213,7 @@ pub(crate) fn external_change(pending: &Pending<'_>, now: u64) -> Option<Judged>
         outcome: ChannelOutcome {
             short_channel_id: channel.short_channel_id.clone(),
             peer_id: channel.peer_id.clone(),
-            strategy: "dynamic",
+            strategy: pending.strategy.clone(),
             policy: None,
             old_fee_ppm: seen_ppm,
             proposed_fee_ppm: None,
@@ -215,4 +225,54 @@ pub(crate) fn external_change(pending: &Pending<'_>, now: u64) -> Option<Judged>
             action: ChannelAction::ExternalChange,
         },
     })
+}
+
+/// Keep a proposal within the peer's multiplier clamps of the current fee
+/// (`fee_multiplier_min` ≤ new ÷ current ≤ `fee_multiplier_max`).
+fn within_multipliers(
+    current_ppm: u32,
+    proposed_ppm: u32,
+    multipliers: Option<(Option<f64>, Option<f64>)>,
+) -> (u32, Option<String>) {
+    let Some((min, max)) = multipliers else {
+        return (proposed_ppm, None);
+    };
+    let scaled = |m: f64| {
+        (f64::from(current_ppm) * m)
+            .round()
+            .clamp(0.0, f64::from(u32::MAX)) as u32
+    };
+    let mut kept = proposed_ppm;
+    if let Some(m) = max {
+        kept = kept.min(scaled(m));
+    }
+    if let Some(m) = min {
+        kept = kept.max(scaled(m));
+    }
+    if kept == proposed_ppm {
+        (kept, None)
+    } else {
+        (
+            kept,
+            Some(format!(
+                "; kept to {kept} ppm by the peer's fee multipliers ({}..{} × {current_ppm} ppm)",
+                min.map_or("-".to_string(), |m| m.to_string()),
+                max.map_or("-".to_string(), |m| m.to_string())
+            )),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within_multipliers;
+
+    #[test]
+    fn multipliers_bound_a_proposal_relative_to_the_current_fee() {
+        assert_eq!(within_multipliers(100, 500, None).0, 500);
+        assert_eq!(within_multipliers(100, 500, Some((None, Some(1.5)))).0, 150);
+        assert_eq!(within_multipliers(100, 10, Some((Some(0.8), None))).0, 80);
+        let (kept, note) = within_multipliers(100, 120, Some((Some(0.8), Some(1.5))));
+        assert_eq!((kept, note), (120, None));
+    }
 }

@@ -28,7 +28,7 @@ pub enum ChannelAction {
 pub struct ChannelOutcome {
     pub short_channel_id: String,
     pub peer_id: String,
-    pub strategy: &'static str,
+    pub strategy: String,
     /// `name@version` of the policy that decided (dynamic peers).
     pub policy: Option<String>,
     pub old_fee_ppm: u32,

@@ -17,6 +17,8 @@ pub struct FeeSettings {
     pub max_broadcasts_per_day: u32,
     /// The fee policy for peers whose strategy is `dynamic`.
     pub default_fee_policy: String,
+    /// The fee charged to fleet members (peers whose strategy is `hive`).
+    pub hive_fee_ppm: u32,
 }
 
 impl Default for FeeSettings {
@@ -29,6 +31,7 @@ impl Default for FeeSettings {
             hysteresis_fraction: 0.05,
             max_broadcasts_per_day: 4,
             default_fee_policy: "fee-alpha".to_string(),
+            hive_fee_ppm: 0,
         }
     }
 }

@@ -115,6 +115,16 @@ pub const KEYS: &[ConfigKey] = &[
         description: "net daily flow / capacity at or below which a channel is a sink",
     },
     ConfigKey {
+        key: "hive_fee_ppm",
+        option: "revenue-ops-hive-fee-ppm",
+        kind: Kind::Int {
+            min: 0,
+            max: 100_000,
+        },
+        mutable: true,
+        description: "fee charged on channels to fleet members (strategy hive)",
+    },
+    ConfigKey {
         key: "dry_run",
         option: "revenue-ops-dry-run",
         kind: Kind::Bool,
@@ -252,6 +262,7 @@ impl Config {
             min_fee_ppm: self.int("min_fee_ppm").clamp(0, u32::MAX as i64) as u32,
             max_fee_ppm: self.int("max_fee_ppm").clamp(1, u32::MAX as i64) as u32,
             dry_run: self.get("dry_run").as_bool().unwrap_or(false),
+            hive_fee_ppm: self.int("hive_fee_ppm").clamp(0, 100_000) as u32,
             default_fee_policy: self
                 .get("default_fee_policy")
                 .as_str()

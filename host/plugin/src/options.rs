@@ -118,3 +118,12 @@ pub fn flow_sink_threshold() -> DefaultStringConfigOption<'static> {
     )
     .dynamic()
 }
+
+pub fn hive_fee_ppm() -> DefaultIntegerConfigOption<'static> {
+    ConfigOption::new_i64_with_default(
+        "revenue-ops-hive-fee-ppm",
+        0,
+        "Fee charged on channels to fleet members (peers whose strategy is hive)",
+    )
+    .dynamic()
+}

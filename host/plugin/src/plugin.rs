@@ -48,6 +48,7 @@ async fn serve() -> anyhow::Result<()> {
         .option(options::htlc_congestion_threshold())
         .option(options::flow_source_threshold())
         .option(options::flow_sink_threshold())
+        .option(options::hive_fee_ppm())
         .setconfig_callback(rpc::config::setconfig)
         .subscribe("shutdown", on_shutdown);
     let builder = rpc::register(builder);
@@ -165,5 +166,6 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
         policy_sources,
         fee_loop_wake: tokio::sync::Notify::new(),
         flow_loop_wake: tokio::sync::Notify::new(),
+        policy_changes: Mutex::new(Default::default()),
     })))
 }

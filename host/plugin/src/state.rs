@@ -7,8 +7,10 @@ use revops_core::SystemClock;
 use revops_engine::FeeEngine;
 use revops_node::{ClnNode, RpcSettings};
 use serde::Serialize;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 pub type Engine = FeeEngine<ClnNode, SystemClock>;
 
@@ -33,7 +35,13 @@ pub struct Inner {
     /// Wake a loop early so a new interval takes effect at once.
     pub fee_loop_wake: tokio::sync::Notify,
     pub flow_loop_wake: tokio::sync::Notify,
+    /// Recent `revenue-policy` changes per peer, for the rate limit.
+    pub policy_changes: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
+
+/// `revenue-policy` changes allowed per peer per window (batches excepted).
+pub const POLICY_CHANGES_PER_WINDOW: usize = 10;
+pub const POLICY_CHANGE_WINDOW: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct State(pub Arc<Inner>);
@@ -56,6 +64,44 @@ impl State {
             Loop::Fee => &self.0.fee_loop_wake,
             Loop::Flow => &self.0.flow_loop_wake,
         }
+    }
+
+    /// Count one `revenue-policy` change for `peer_id`, refusing the
+    /// eleventh within a minute.
+    pub fn check_policy_rate(&self, peer_id: &str) -> anyhow::Result<()> {
+        let now = Instant::now();
+        let mut all = self
+            .0
+            .policy_changes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let recent = all.entry(peer_id.to_string()).or_default();
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= POLICY_CHANGE_WINDOW)
+        {
+            recent.pop_front();
+        }
+        if recent.len() >= POLICY_CHANGES_PER_WINDOW {
+            let retry = recent
+                .front()
+                .map(|t| {
+                    POLICY_CHANGE_WINDOW
+                        .saturating_sub(now.duration_since(*t))
+                        .as_secs()
+                        + 1
+                })
+                .unwrap_or(1);
+            return Err(crate::params::rpc_error(
+                -1,
+                format!(
+                    "revenue-policy: rate limit: at most {POLICY_CHANGES_PER_WINDOW} changes per minute \
+                     for peer {peer_id}; retry in {retry} s (batch is not limited)"
+                ),
+            ));
+        }
+        recent.push_back(now);
+        Ok(())
     }
 
     /// Push the effective configuration to the engine and the RPC adapter.

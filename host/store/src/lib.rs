@@ -19,7 +19,7 @@ mod policies;
 pub use error::StoreError;
 pub use fees::{ChannelFeeState, FeeChange, FeeChangeOutcome, NewFeeChange, PolicyFailureRow};
 pub use flow::{ChannelFlow, DAY_SECS, DayFlow, PruneSummary};
-pub use policies::{PeerPolicy, Strategy};
+pub use policies::{PeerPolicy, PolicyDeletion, RebalanceMode, Strategy};
 
 use rusqlite::Connection;
 use std::path::Path;

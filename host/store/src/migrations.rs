@@ -112,6 +112,36 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE channel_fee_state ADD COLUMN last_seen_fee_ppm INTEGER;
     "#,
+    // 4: the full per-peer policy model (hive and named WASM policies,
+    // rebalance mode, tags, multiplier clamps, expiry) and deletion records
+    // for `revenue-policy changes`. SQLite cannot alter a CHECK, so the
+    // table is rebuilt.
+    r#"
+    CREATE TABLE peer_policies_v4 (
+        peer_id TEXT PRIMARY KEY,
+        strategy TEXT NOT NULL,
+        fee_ppm INTEGER,
+        min_fee_ppm INTEGER,
+        max_fee_ppm INTEGER,
+        rebalance_mode TEXT NOT NULL DEFAULT 'enabled'
+            CHECK (rebalance_mode IN ('enabled', 'disabled', 'source_only', 'sink_only')),
+        tags TEXT NOT NULL DEFAULT '',
+        fee_multiplier_min REAL,
+        fee_multiplier_max REAL,
+        expires_at INTEGER,
+        updated_at INTEGER NOT NULL,
+        CHECK (strategy <> 'static' OR fee_ppm IS NOT NULL)
+    );
+    INSERT INTO peer_policies_v4 (peer_id, strategy, fee_ppm, min_fee_ppm, max_fee_ppm, updated_at)
+        SELECT peer_id, strategy, fee_ppm, min_fee_ppm, max_fee_ppm, updated_at FROM peer_policies;
+    DROP TABLE peer_policies;
+    ALTER TABLE peer_policies_v4 RENAME TO peer_policies;
+    CREATE TABLE peer_policy_deletions (
+        peer_id TEXT NOT NULL,
+        deleted_at INTEGER NOT NULL
+    );
+    CREATE INDEX peer_policy_deletions_time ON peer_policy_deletions (deleted_at);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -26,8 +26,8 @@ pub fn register(builder: Builder<State, Stdin, Stdout>) -> Builder<State, Stdin,
         )
         .rpcmethod_from_builder(
             RpcMethodBuilder::new("revenue-policy", policy::revenue_policy)
-                .description("Per-peer fee policy: list | get peer_id | set peer_id strategy [fee_ppm] [min_fee_ppm] [max_fee_ppm] | delete peer_id")
-                .usage("action [peer_id] [strategy] [fee_ppm] [min_fee_ppm] [max_fee_ppm]"),
+                .description("Per-peer policy: list | get | set | delete | tag | untag | find tag | changes since | batch updates; strategies dynamic, static (fee_ppm), passive, hive or a loaded fee policy's name")
+                .usage("action [peer_id] [strategy] [fee_ppm] [min_fee_ppm] [max_fee_ppm] [rebalance] [fee_multiplier_min] [fee_multiplier_max] [expires_at] [tag] [since] [updates]"),
         )
         .rpcmethod_from_builder(
             RpcMethodBuilder::new("revenue-set-fee", fees::set_fee)
