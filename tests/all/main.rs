@@ -6,6 +6,7 @@
 mod support;
 
 mod bad_input;
+mod clboss;
 mod config;
 mod fee_cycle;
 mod flow;

@@ -49,4 +49,15 @@ pub trait Node: Send + Sync {
         short_channel_id: &str,
         fee_ppm: u32,
     ) -> impl Future<Output = Result<(), NodeError>> + Send;
+
+    /// Names of the plugins lightningd runs (`plugin list`), as paths.
+    fn plugin_names(&self) -> impl Future<Output = Result<Vec<String>, NodeError>> + Send;
+
+    /// `clboss-unmanage <peer> <tags>`: stop CLBoss managing `tags` (e.g.
+    /// `lnfee`) for the peer; an empty `tags` hands everything back to CLBoss.
+    fn clboss_unmanage(
+        &self,
+        peer_id: &str,
+        tags: &str,
+    ) -> impl Future<Output = Result<(), NodeError>> + Send;
 }

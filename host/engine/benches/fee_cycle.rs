@@ -37,6 +37,14 @@ impl Node for MemoryNode {
         })
     }
 
+    async fn plugin_names(&self) -> Result<Vec<String>, NodeError> {
+        Ok(Vec::new())
+    }
+
+    async fn clboss_unmanage(&self, _: &str, _: &str) -> Result<(), NodeError> {
+        Ok(())
+    }
+
     async fn set_channel_fee(&self, scid: &str, fee_ppm: u32) -> Result<(), NodeError> {
         if let Some(&i) = self.index.get(scid) {
             self.channels.lock().unwrap()[i].fee_ppm = fee_ppm;

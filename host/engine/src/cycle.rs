@@ -1,6 +1,7 @@
 //! The fee engine and one fee cycle: read the node, ask the policy, put
 //! each proposal through the rails (`judge`), record, then send.
 
+use crate::clboss::FEE_TAG;
 use crate::flow::FlowSettings;
 use crate::ingest::ingest_forwards;
 use crate::inputs::{Measured, fee_input};
@@ -301,6 +302,16 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             // The report names the first failing batch; every one is logged and stored.
             policy_failure.get_or_insert(failure);
         }
+
+        // Take fees over from CLBoss for every peer about to get a new fee.
+        let mut changing: Vec<&str> = records
+            .iter()
+            .filter(|r| r.outcome.action == ChannelAction::Applied)
+            .map(|r| r.outcome.peer_id.as_str())
+            .collect();
+        changing.sort_unstable();
+        changing.dedup();
+        self.take_from_clboss(&changing, FEE_TAG).await?;
 
         let ids = self.store.save_decisions(
             &records

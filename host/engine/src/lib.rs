@@ -14,6 +14,7 @@
 //! - Decisions are written before their effect (see `revops-store`).
 
 mod analysis;
+mod clboss;
 mod cycle;
 mod debug;
 mod error;
@@ -29,6 +30,7 @@ mod settings;
 mod status;
 
 pub use analysis::FlowReport;
+pub use clboss::ClbossStatus;
 pub use cycle::FeeEngine;
 pub use debug::{BoundsExplained, FeeDebug};
 pub use error::EngineError;

@@ -1,6 +1,7 @@
 //! Fee changes that do not come from a cycle's policy: the operator's
 //! `revenue-set-fee`, and settling changes a crash left unconfirmed.
 
+use crate::clboss::FEE_TAG;
 use crate::outcome::ManualFeeChange;
 use crate::{EngineError, FeeEngine};
 use revops_core::{ChannelSnapshot, Clock, Node};
@@ -37,6 +38,8 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                 ceiling_ppm: bounds.ceiling_ppm,
             });
         }
+        self.take_from_clboss(&[channel.peer_id.as_str()], FEE_TAG)
+            .await?;
         let now = self.clock.now_secs();
         let id = self.store.insert_fee_change(&NewFeeChange {
             timestamp: now,

@@ -19,14 +19,17 @@ pub enum MethodGroup {
     Forwards,
     Feerates,
     FeeUpdates,
+    /// `plugin list` and other plugins' methods (CLBoss).
+    Plugins,
 }
 
 impl MethodGroup {
-    pub const ALL: [MethodGroup; 4] = [
+    pub const ALL: [MethodGroup; 5] = [
         MethodGroup::Channels,
         MethodGroup::Forwards,
         MethodGroup::Feerates,
         MethodGroup::FeeUpdates,
+        MethodGroup::Plugins,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +38,7 @@ impl MethodGroup {
             MethodGroup::Forwards => "forwards",
             MethodGroup::Feerates => "feerates",
             MethodGroup::FeeUpdates => "fee_updates",
+            MethodGroup::Plugins => "plugins",
         }
     }
 }

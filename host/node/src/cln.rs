@@ -6,8 +6,9 @@ use cln_rpc::ClnRpc;
 use cln_rpc::model::TypedRequest;
 use cln_rpc::model::requests::{
     FeeratesRequest, FeeratesStyle, ListforwardsIndex, ListforwardsRequest,
-    ListpeerchannelsRequest, SetchannelRequest,
+    ListpeerchannelsRequest, PluginRequest, SetchannelRequest,
 };
+use cln_rpc::primitives::PluginSubcommand;
 use revops_core::{ChannelSnapshot, Feerates, ForwardRecord, Node, NodeError};
 use serde::Serialize;
 use std::fmt::Debug;
@@ -107,7 +108,62 @@ impl ClnNode {
                 timeout_secs,
             })
         });
-        match &result {
+        self.record(group, &result);
+        result
+    }
+}
+
+impl ClnNode {
+    /// A method cln-rpc has no typed request for (another plugin's, such as
+    /// CLBoss's): same connection, timeout and breaker handling.
+    async fn call_raw(
+        &self,
+        group: MethodGroup,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, NodeError> {
+        if let Err(retry_in_secs) = self.breakers.admit(group, Instant::now()) {
+            return Err(NodeError::BreakerOpen {
+                method: method.to_string(),
+                group: group.as_str().to_string(),
+                retry_in_secs,
+            });
+        }
+        let timeout_secs = self.settings.timeout_secs();
+        let result = tokio::time::timeout(Duration::from_secs(timeout_secs), async {
+            let mut rpc = ClnRpc::new(&self.rpc_path)
+                .await
+                .map_err(|e| NodeError::Transport {
+                    method: method.to_string(),
+                    message: format!("cannot connect to {}: {e}", self.rpc_path.display()),
+                })?;
+            rpc.call_raw::<serde_json::Value, _>(method, &params)
+                .await
+                .map_err(|e| match e.code {
+                    Some(code) => NodeError::Rpc {
+                        method: method.to_string(),
+                        code: code.into(),
+                        message: e.message,
+                    },
+                    None => NodeError::Malformed {
+                        method: method.to_string(),
+                        message: e.message,
+                    },
+                })
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(NodeError::Timeout {
+                method: method.to_string(),
+                timeout_secs,
+            })
+        });
+        self.record(group, &result);
+        result
+    }
+
+    fn record<T>(&self, group: MethodGroup, result: &Result<T, NodeError>) {
+        match result {
             Ok(_) => self.breakers.record_success(group),
             // lightningd answering with an error is lightningd working: only
             // transport trouble counts towards the breaker.
@@ -122,7 +178,6 @@ impl ClnNode {
                 )
             }
         }
-        result
     }
 }
 
@@ -175,5 +230,31 @@ impl Node for ClnNode {
             ignorefeelimits: None,
         };
         self.call(MethodGroup::FeeUpdates, req).await.map(|_| ())
+    }
+
+    async fn plugin_names(&self) -> Result<Vec<String>, NodeError> {
+        let req = PluginRequest {
+            subcommand: PluginSubcommand::LIST,
+            plugin: None,
+            directory: None,
+            options: None,
+        };
+        let resp = self.call(MethodGroup::Plugins, req).await?;
+        Ok(resp
+            .plugins
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.name)
+            .collect())
+    }
+
+    async fn clboss_unmanage(&self, peer_id: &str, tags: &str) -> Result<(), NodeError> {
+        self.call_raw(
+            MethodGroup::Plugins,
+            "clboss-unmanage",
+            serde_json::json!({"nodeid": peer_id, "tags": tags}),
+        )
+        .await
+        .map(|_| ())
     }
 }

@@ -6,7 +6,9 @@
 //! `revops_node::convert` — so `simulate` exercises the same parsing.
 
 use crate::SimNetwork;
-use cln_rpc::model::responses::{FeeratesResponse, ListforwardsResponse, ListpeerchannelsResponse};
+use cln_rpc::model::responses::{
+    FeeratesResponse, ListforwardsResponse, ListpeerchannelsResponse, PluginResponse,
+};
 use revops_core::{ChannelSnapshot, Clock, Feerates, ForwardRecord, Node, NodeError};
 use revops_node::convert;
 use serde::de::DeserializeOwned;
@@ -72,6 +74,21 @@ impl Node for SimNode {
             json!({"id": short_channel_id, "feeppm": fee_ppm}),
         )
         .map(|_| ())
+    }
+
+    async fn plugin_names(&self) -> Result<Vec<String>, NodeError> {
+        let resp: PluginResponse = self.call("plugin", json!({"subcommand": "list"}))?;
+        Ok(resp
+            .plugins
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.name)
+            .collect())
+    }
+
+    async fn clboss_unmanage(&self, peer_id: &str, tags: &str) -> Result<(), NodeError> {
+        self.call::<Value>("clboss-unmanage", json!({"nodeid": peer_id, "tags": tags}))
+            .map(|_| ())
     }
 }
 

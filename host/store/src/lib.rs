@@ -8,6 +8,7 @@
 //! - Amounts are stored as integer msat; SQLite integers are i64, so values
 //!   are converted with checks, never `as` casts that could wrap.
 
+mod clboss;
 mod config;
 mod error;
 mod fees;
@@ -16,6 +17,7 @@ mod forwards;
 mod migrations;
 mod policies;
 
+pub use clboss::ClbossUnmanaged;
 pub use error::StoreError;
 pub use fees::{ChannelFeeState, FeeChange, FeeChangeOutcome, NewFeeChange, PolicyFailureRow};
 pub use flow::{ChannelFlow, DAY_SECS, DayFlow, PruneSummary};

@@ -142,6 +142,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX peer_policy_deletions_time ON peer_policy_deletions (deleted_at);
     "#,
+    // 5: what the plugin took over from CLBoss, per peer and tag.
+    r#"
+    CREATE TABLE clboss_unmanaged (
+        peer_id TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        unmanaged_at INTEGER NOT NULL,
+        PRIMARY KEY (peer_id, tag)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -2,6 +2,7 @@
 //! before changing anything and answers bad input with JSON-RPC -32602
 //! naming the parameter.
 
+mod clboss;
 pub mod config;
 mod fees;
 mod flow;
@@ -33,6 +34,16 @@ pub fn register(builder: Builder<State, Stdin, Stdout>) -> Builder<State, Stdin,
             RpcMethodBuilder::new("revenue-set-fee", fees::set_fee)
                 .description("Set a channel's fee now, within the peer's bounds unless force=true")
                 .usage("channel_id fee_ppm [force]"),
+        )
+        .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-clboss-status", clboss::status)
+                .description("Whether CLBoss runs, and which peers' fees (lnfee) the plugin took over from it")
+                .usage(""),
+        )
+        .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-remanage", clboss::remanage)
+                .description("Hand a peer (one tag, or all) back to CLBoss")
+                .usage("peer_id [tag]"),
         )
         .rpcmethod_from_builder(
             RpcMethodBuilder::new("revenue-analyze", flow::analyze)
