@@ -12,6 +12,7 @@ use cln_rpc::primitives::PluginSubcommand;
 use revops_core::{ChannelSnapshot, Feerates, ForwardRecord, Node, NodeError};
 use serde::Serialize;
 use std::fmt::Debug;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,46 +75,12 @@ impl ClnNode {
         R::Response: serde::de::DeserializeOwned + Debug + Send,
     {
         let method = request.method().to_string();
-        if let Err(retry_in_secs) = self.breakers.admit(group, Instant::now()) {
-            return Err(NodeError::BreakerOpen {
-                method,
-                group: group.as_str().to_string(),
-                retry_in_secs,
-            });
-        }
-        let timeout_secs = self.settings.timeout_secs();
-        let result = tokio::time::timeout(Duration::from_secs(timeout_secs), async {
-            let mut rpc = ClnRpc::new(&self.rpc_path)
-                .await
-                .map_err(|e| NodeError::Transport {
-                    method: method.clone(),
-                    message: format!("cannot connect to {}: {e}", self.rpc_path.display()),
-                })?;
-            rpc.call_typed(&request).await.map_err(|e| match e.code {
-                Some(code) => NodeError::Rpc {
-                    method: method.clone(),
-                    code: code.into(),
-                    message: e.message,
-                },
-                None => NodeError::Malformed {
-                    method: method.clone(),
-                    message: e.message,
-                },
-            })
+        self.guarded(group, &method, |mut rpc| async move {
+            rpc.call_typed(&request).await
         })
         .await
-        .unwrap_or_else(|_| {
-            Err(NodeError::Timeout {
-                method: method.clone(),
-                timeout_secs,
-            })
-        });
-        self.record(group, &result);
-        result
     }
-}
 
-impl ClnNode {
     /// A method cln-rpc has no typed request for (another plugin's, such as
     /// CLBoss's): same connection, timeout and breaker handling.
     async fn call_raw(
@@ -122,6 +89,24 @@ impl ClnNode {
         method: &str,
         params: serde_json::Value,
     ) -> Result<serde_json::Value, NodeError> {
+        self.guarded(group, method, |mut rpc| async move {
+            rpc.call_raw::<serde_json::Value, _>(method, &params).await
+        })
+        .await
+    }
+
+    /// One call on a fresh connection: breaker check, timeout, error
+    /// mapping, breaker bookkeeping.
+    async fn guarded<T, F, Fut>(
+        &self,
+        group: MethodGroup,
+        method: &str,
+        call: F,
+    ) -> Result<T, NodeError>
+    where
+        F: FnOnce(ClnRpc) -> Fut,
+        Fut: Future<Output = Result<T, cln_rpc::RpcError>>,
+    {
         if let Err(retry_in_secs) = self.breakers.admit(group, Instant::now()) {
             return Err(NodeError::BreakerOpen {
                 method: method.to_string(),
@@ -131,25 +116,23 @@ impl ClnNode {
         }
         let timeout_secs = self.settings.timeout_secs();
         let result = tokio::time::timeout(Duration::from_secs(timeout_secs), async {
-            let mut rpc = ClnRpc::new(&self.rpc_path)
+            let rpc = ClnRpc::new(&self.rpc_path)
                 .await
                 .map_err(|e| NodeError::Transport {
                     method: method.to_string(),
                     message: format!("cannot connect to {}: {e}", self.rpc_path.display()),
                 })?;
-            rpc.call_raw::<serde_json::Value, _>(method, &params)
-                .await
-                .map_err(|e| match e.code {
-                    Some(code) => NodeError::Rpc {
-                        method: method.to_string(),
-                        code: code.into(),
-                        message: e.message,
-                    },
-                    None => NodeError::Malformed {
-                        method: method.to_string(),
-                        message: e.message,
-                    },
-                })
+            call(rpc).await.map_err(|e| match e.code {
+                Some(code) => NodeError::Rpc {
+                    method: method.to_string(),
+                    code: code.into(),
+                    message: e.message,
+                },
+                None => NodeError::Malformed {
+                    method: method.to_string(),
+                    message: e.message,
+                },
+            })
         })
         .await
         .unwrap_or_else(|_| {
@@ -239,13 +222,9 @@ impl Node for ClnNode {
             directory: None,
             options: None,
         };
-        let resp = self.call(MethodGroup::Plugins, req).await?;
-        Ok(resp
-            .plugins
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| p.name)
-            .collect())
+        Ok(convert::plugin_names(
+            self.call(MethodGroup::Plugins, req).await?,
+        ))
     }
 
     async fn clboss_unmanage(&self, peer_id: &str, tags: &str) -> Result<(), NodeError> {

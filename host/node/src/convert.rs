@@ -5,6 +5,7 @@
 
 use cln_rpc::model::responses::{
     FeeratesResponse, ListforwardsForwards, ListforwardsForwardsStatus, ListpeerchannelsResponse,
+    PluginResponse,
 };
 use revops_core::{ChannelSnapshot, Feerates, ForwardRecord, ForwardStatus, Msat};
 
@@ -70,6 +71,15 @@ pub fn feerates(resp: FeeratesResponse) -> Feerates {
         .and_then(|p| p.opening.or(p.mutual_close).or(Some(p.floor)))
         .unwrap_or(FALLBACK_OPENING_PERKW);
     Feerates { opening_perkw }
+}
+
+/// The plugins' paths from `plugin list`.
+pub fn plugin_names(resp: PluginResponse) -> Vec<String> {
+    resp.plugins
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
 }
 
 fn seconds(t: f64) -> u64 {

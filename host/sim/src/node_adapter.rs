@@ -78,12 +78,7 @@ impl Node for SimNode {
 
     async fn plugin_names(&self) -> Result<Vec<String>, NodeError> {
         let resp: PluginResponse = self.call("plugin", json!({"subcommand": "list"}))?;
-        Ok(resp
-            .plugins
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| p.name)
-            .collect())
+        Ok(convert::plugin_names(resp))
     }
 
     async fn clboss_unmanage(&self, peer_id: &str, tags: &str) -> Result<(), NodeError> {
