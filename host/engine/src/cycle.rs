@@ -427,6 +427,10 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                     window_secs: now.saturating_sub(since),
                     feerates: *feerates,
                     bounds: p.bounds,
+                    guidance: revops_runtime::FeeGuidance::neutral(revops_runtime::FeeBounds {
+                        floor_ppm: p.bounds.floor_ppm,
+                        ceiling_ppm: p.bounds.ceiling_ppm,
+                    }),
                     congestion_threshold,
                     flow_state: flows
                         .get(&p.channel.short_channel_id)

@@ -2,7 +2,7 @@
 
 use crate::rails::Bounds;
 use revops_core::ChannelSnapshot;
-use revops_runtime::{ChannelFeeInput, FeeBounds, FeerateInfo, FlowState};
+use revops_runtime::{ChannelFeeInput, FeeBounds, FeeGuidance, FeerateInfo, FlowState};
 use revops_store::ChannelFeeState;
 
 /// Everything measured outside the policy for one channel.
@@ -12,6 +12,7 @@ pub(crate) struct Measured<'a> {
     pub window_secs: u64,
     pub feerates: FeerateInfo,
     pub bounds: Bounds,
+    pub guidance: FeeGuidance,
     pub congestion_threshold: f64,
     /// The channel's last flow classification, if flow analysis has run.
     pub flow_state: Option<&'a str>,
@@ -54,6 +55,7 @@ pub(crate) fn fee_input(
             floor_ppm: measured.bounds.floor_ppm,
             ceiling_ppm: measured.bounds.ceiling_ppm,
         },
+        guidance: measured.guidance,
         feerates: measured.feerates,
         state: previous.and_then(|p| p.policy_state.clone()),
     }

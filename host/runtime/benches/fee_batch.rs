@@ -9,7 +9,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use revops_runtime::{ChannelFeeInput, FeeBounds, FeerateInfo, FlowState, Limits, PolicyRuntime};
+use revops_runtime::{
+    ChannelFeeInput, FeeBounds, FeeGuidance, FeerateInfo, FlowState, Limits, PolicyRuntime,
+};
 
 const CHANNELS: u32 = 2_000;
 
@@ -40,6 +42,10 @@ fn wit_input(n: u32) -> ChannelFeeInput {
             floor_ppm: 10,
             ceiling_ppm: 2500,
         },
+        guidance: FeeGuidance::neutral(FeeBounds {
+            floor_ppm: 10,
+            ceiling_ppm: 2500,
+        }),
         feerates: FeerateInfo {
             current_perkw: 2500 + n % 7 * 1000,
             average_24h_perkw: 2500,
@@ -75,6 +81,11 @@ fn native_input(input: &ChannelFeeInput) -> revops_fee_alpha::FeeInput {
         ceiling_ppm: input.bounds.ceiling_ppm,
         feerate_current_perkw: input.feerates.current_perkw,
         feerate_average_24h_perkw: input.feerates.average_24h_perkw,
+        guidance: Some(revops_fee_alpha::Guidance {
+            floor_ppm: input.guidance.floor_ppm,
+            ceiling_ppm: input.guidance.ceiling_ppm,
+            peer_success_ratio: input.guidance.peer_success_ratio,
+        }),
         state: input.state.clone(),
     }
 }

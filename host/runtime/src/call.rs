@@ -28,7 +28,7 @@ pub const MAX_REASON_BYTES: usize = 1024;
 pub const MAX_GUEST_ERROR_BYTES: usize = 1024;
 
 /// A successful fee batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FeeBatch {
     /// One per input, same order, `short_channel_id` echoed.
     pub decisions: Vec<FeeDecision>,
@@ -193,7 +193,7 @@ fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::v0_1::{FeeBounds, FeerateInfo, FlowState};
+    use crate::bindings::v0_1::{FeeBounds, FeeGuidance, FeerateInfo, FlowState};
 
     fn input(scid: &str) -> ChannelFeeInput {
         ChannelFeeInput {
@@ -215,6 +215,10 @@ mod tests {
                 floor_ppm: 10,
                 ceiling_ppm: 5000,
             },
+            guidance: FeeGuidance::neutral(FeeBounds {
+                floor_ppm: 10,
+                ceiling_ppm: 5000,
+            }),
             feerates: FeerateInfo {
                 current_perkw: 1000,
                 average_24h_perkw: 1000,

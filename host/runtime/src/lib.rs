@@ -30,8 +30,8 @@ mod limits;
 mod load;
 
 pub use bindings::v0_1::{
-    ChannelFeeInput, FeeBounds, FeeDecision, FeerateInfo, FlowState, LogLevel, PolicyMetadata,
-    Role, WIT_VERSION,
+    ChannelFeeInput, FeeBounds, FeeDecision, FeeGuidance, FeerateInfo, FlowState, LogLevel,
+    PolicyMetadata, Role, WIT_VERSION,
 };
 pub use call::{FeeBatch, MAX_REASON_BYTES, MAX_STEP_CHARS};
 pub use engine::{EPOCH_TICK_MS, PolicyRuntime, RuntimeError};

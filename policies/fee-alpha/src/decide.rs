@@ -22,7 +22,7 @@ const OWN_FEE_TOLERANCE_FRACTION: f64 = 0.10;
 
 /// Decides the fee for one channel.
 pub fn decide(input: &FeeInput) -> FeeDecision {
-    let bounds = Bounds::sanitised(input.floor_ppm, input.ceiling_ppm);
+    let bounds = working_bounds(input);
     let mut state = PolicyState::decode_or_fresh(input.state.as_deref());
     let local = local_ratio(input.local_msat, input.capacity_msat);
 
@@ -37,12 +37,13 @@ pub fn decide(input: &FeeInput) -> FeeDecision {
     state.previous_spike = reflex.spiking;
 
     let current_base_ppm = tracked_base_ppm(&state, input.fee_ppm);
+    let earned_msat = reputation_weighted_msat(input);
     let (fee_ppm, step, reason, base_fee_ppm) =
         match congestion::check(input.htlcs_in_flight, input.max_htlcs, input.flow_state) {
             Some(cause) => {
                 // The climber did not choose this fee, so it must not judge
                 // revenue on it as a move; keep observing for later.
-                hill_climb::accumulate(&mut state, input.fees_earned_msat, input.window_secs);
+                hill_climb::accumulate(&mut state, earned_msat, input.window_secs);
                 let reason = explain::congestion(cause, input, bounds);
                 (
                     bounds.ceiling_ppm,
@@ -56,7 +57,7 @@ pub fn decide(input: &FeeInput) -> FeeDecision {
                     &mut state,
                     current_base_ppm,
                     local,
-                    input.fees_earned_msat,
+                    earned_msat,
                     input.window_secs,
                     bounds,
                 );
@@ -110,6 +111,32 @@ fn overlay(
             let reason = explain::hold(climb.pending_secs, base_ppm, fee_ppm);
             (fee_ppm, step::HOLD, reason)
         }
+    }
+}
+
+/// The range this policy decides in: the host's bounds, narrowed to its
+/// guidance when there is some. Guidance never widens the bounds.
+fn working_bounds(input: &FeeInput) -> Bounds {
+    let bounds = Bounds::sanitised(input.floor_ppm, input.ceiling_ppm);
+    match input.guidance {
+        None => bounds,
+        Some(guidance) => {
+            let floor_ppm = bounds.clamp(guidance.floor_ppm);
+            let ceiling_ppm = bounds.clamp(guidance.ceiling_ppm).max(floor_ppm);
+            Bounds::sanitised(floor_ppm, ceiling_ppm)
+        }
+    }
+}
+
+/// Fees earned, weighted by how reliably the peer's forwards settle (the
+/// reference's reputation weighting): revenue that depends on a flaky peer
+/// counts for less when the climber judges a move.
+fn reputation_weighted_msat(input: &FeeInput) -> u64 {
+    match input.guidance.and_then(|g| g.peer_success_ratio) {
+        Some(ratio) if ratio.is_finite() => {
+            (input.fees_earned_msat as f64 * ratio.clamp(0.0, 1.0)).round() as u64
+        }
+        _ => input.fees_earned_msat,
     }
 }
 

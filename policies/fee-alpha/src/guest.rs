@@ -7,7 +7,7 @@
 //! - The only import is `revops:policy/host` (the log); at most one log line
 //!   per batch, because the host caps lines per call.
 
-use crate::model::{FeeDecision, FeeInput, FlowState};
+use crate::model::{FeeDecision, FeeInput, FlowState, Guidance};
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -75,6 +75,11 @@ fn from_wit(input: wit::ChannelFeeInput) -> FeeInput {
         ceiling_ppm: input.bounds.ceiling_ppm,
         feerate_current_perkw: input.feerates.current_perkw,
         feerate_average_24h_perkw: input.feerates.average_24h_perkw,
+        guidance: Some(Guidance {
+            floor_ppm: input.guidance.floor_ppm,
+            ceiling_ppm: input.guidance.ceiling_ppm,
+            peer_success_ratio: input.guidance.peer_success_ratio,
+        }),
         state: input.state,
     }
 }

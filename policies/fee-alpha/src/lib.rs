@@ -26,7 +26,7 @@ mod units;
 mod guest;
 
 pub use decide::decide;
-pub use model::{FeeDecision, FeeInput, FlowState, step};
+pub use model::{FeeDecision, FeeInput, FlowState, Guidance, step};
 
 /// The policy's name, as reported by `metadata` and selected per peer.
 pub const POLICY_NAME: &str = "fee-alpha";

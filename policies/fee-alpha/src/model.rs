@@ -60,8 +60,24 @@ pub struct FeeInput {
     pub feerate_current_perkw: u32,
     /// WIT `feerates.average-24h-perkw`: the host's 24 h moving average.
     pub feerate_average_24h_perkw: u32,
+    /// WIT `guidance`: the host's recommended floor and ceiling; `None`
+    /// decides within the bounds alone.
+    pub guidance: Option<Guidance>,
     /// The state this policy returned last time, `None` on the first call.
     pub state: Option<Vec<u8>>,
+}
+
+/// The parts of WIT `fee-guidance` this policy uses.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Guidance {
+    /// The host's recommended floor (economic, rebalance-cost and balance
+    /// floors with the flow and liquidity multipliers applied).
+    pub floor_ppm: u32,
+    /// The host's recommended ceiling (profitability and idle decay applied,
+    /// lifted above a balance floor).
+    pub ceiling_ppm: u32,
+    /// Share of the peer's forwards that settled; `None` without data.
+    pub peer_success_ratio: Option<f64>,
 }
 
 /// The policy's answer for one channel (WIT `fee-decision` without the echoed

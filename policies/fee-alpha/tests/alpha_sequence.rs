@@ -1,7 +1,7 @@
 //! Behaviour of the Alpha sequence through the public API, as an operator
 //! would see it: fees, steps and reasons over consecutive calls.
 
-use revops_fee_alpha::{FeeDecision, FeeInput, FlowState, decide, step};
+use revops_fee_alpha::{FeeDecision, FeeInput, FlowState, Guidance, decide, step};
 
 const HOUR_SECS: u64 = 3600;
 /// The climber judges revenue over at least this much observation.
@@ -30,6 +30,7 @@ fn channel() -> FeeInput {
         ceiling_ppm: 5000,
         feerate_current_perkw: 2500,
         feerate_average_24h_perkw: 2500,
+        guidance: None,
         state: None,
     }
 }
@@ -374,4 +375,47 @@ fn fees_always_stay_within_the_bounds() {
         assert!(!decision.reason.is_empty());
         state = decision.state;
     }
+}
+
+#[test]
+fn guidance_floor_protects_a_drained_channel_and_lifts_its_fee() {
+    // 5% local: the host's balance floor says at least 500 ppm, with the
+    // ceiling lifted above it; the operator's bounds allow it.
+    let input = FeeInput {
+        fee_ppm: 100,
+        guidance: Some(Guidance {
+            floor_ppm: 500,
+            ceiling_ppm: 5000,
+            peer_success_ratio: None,
+        }),
+        ..with_local_percent(channel(), 5)
+    };
+    let decision = decide(&input);
+    assert!(decision.fee_ppm >= 500, "{decision:?}");
+}
+
+#[test]
+fn guidance_ceiling_caps_congestion_pricing_but_never_widens_the_bounds() {
+    let congested = FeeInput {
+        htlcs_in_flight: 29,
+        flow_state: FlowState::Congested,
+        guidance: Some(Guidance {
+            floor_ppm: 0,
+            ceiling_ppm: 2500,
+            peer_success_ratio: None,
+        }),
+        ..channel()
+    };
+    assert_eq!(decide(&congested).fee_ppm, 2500);
+
+    // Guidance outside the operator's bounds is clamped into them.
+    let wide = FeeInput {
+        guidance: Some(Guidance {
+            floor_ppm: 1,
+            ceiling_ppm: 90_000,
+            peer_success_ratio: None,
+        }),
+        ..congested
+    };
+    assert_eq!(decide(&wide).fee_ppm, 5000);
 }

@@ -3,7 +3,8 @@
 use std::sync::{Mutex, Once, OnceLock};
 
 use revops_runtime::{
-    ChannelFeeInput, FeeBounds, FeerateInfo, FlowState, Limits, LoadedPolicy, PolicyRuntime,
+    ChannelFeeInput, FeeBounds, FeeGuidance, FeerateInfo, FlowState, Limits, LoadedPolicy,
+    PolicyRuntime,
 };
 
 pub fn runtime() -> PolicyRuntime {
@@ -51,6 +52,10 @@ pub fn input(n: u32) -> ChannelFeeInput {
             floor_ppm: 10,
             ceiling_ppm: 2500,
         },
+        guidance: FeeGuidance::neutral(FeeBounds {
+            floor_ppm: 10,
+            ceiling_ppm: 2500,
+        }),
         feerates: FeerateInfo {
             current_perkw: 2500,
             average_24h_perkw: 2000,
