@@ -5,7 +5,7 @@
 //! The guest's `decide-fees` runs an optional prelude (spin, grow memory,
 //! trap), logs `log_lines` lines, then answers per [`Answer`]. The canonical
 //! ABI layouts it relies on (wasm32):
-//! - `channel-fee-input`: 120 bytes, align 8; `short-channel-id` at 0,
+//! - `channel-fee-input`: 224 bytes, align 8; `short-channel-id` at 0,
 //!   `fee-ppm` at 48.
 //! - `fee-decision`: 40 bytes, align 4; scid 0, fee-ppm 8, step 12,
 //!   reason 20, state option (tag 28, ptr 32, len 36).
@@ -309,7 +309,7 @@ impl Guest {
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-        (local.set $in (i32.add (local.get $ptr) (i32.mul (local.get $i) (i32.const 120))))
+        (local.set $in (i32.add (local.get $ptr) (i32.mul (local.get $i) (i32.const 224))))
         (local.set $d (i32.add (local.get $out) (i32.mul (local.get $i) (i32.const 40))))
         (i32.store (local.get $d) (i32.load (local.get $in)))
         (i32.store offset=4 (local.get $d) (i32.load offset=4 (local.get $in)))
