@@ -1,4 +1,4 @@
-//! Loading fee policies at start-up: the built-in default, then every
+//! Loading fee policies at start-up: the built-in ones, then every
 //! `.wasm` file in the policy directory. A file that fails validation is
 //! reported (log + `revenue-status`) and never replaces a working policy.
 
@@ -21,17 +21,19 @@ pub fn load_all(runtime: &PolicyRuntime, dir: &Path) -> (PolicySet, Sources, Vec
     let mut set = PolicySet::default();
     let mut sources = Sources::new();
     let mut errors = Vec::new();
-    match runtime.load(revops_policy_artifacts::FEE_ALPHA) {
-        Ok(p) => {
-            sources.insert(p.name().to_string(), "built-in".to_string());
-            set.insert(Arc::new(p));
-        }
-        Err(e) => {
-            log::error!("the built-in fee policy failed to load: {e}");
-            errors.push(PolicyLoadError {
-                file: "built-in fee-alpha".to_string(),
-                error: e.to_string(),
-            });
+    for (index, component) in revops_policy_artifacts::BUILT_IN.iter().enumerate() {
+        match runtime.load(component) {
+            Ok(p) => {
+                sources.insert(p.name().to_string(), "built-in".to_string());
+                set.insert(Arc::new(p));
+            }
+            Err(e) => {
+                log::error!("built-in fee policy #{index} failed to load: {e}");
+                errors.push(PolicyLoadError {
+                    file: format!("built-in fee policy #{index}"),
+                    error: e.to_string(),
+                });
+            }
         }
     }
     let mut files: Vec<_> = match std::fs::read_dir(dir) {

@@ -13,6 +13,11 @@
 /// The default fee policy, `fee-alpha` (crate `revops-fee-alpha`).
 pub const FEE_ALPHA: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fee_alpha.component.wasm"));
 
+/// Every built-in fee policy, the default first. The plugin loads them all
+/// at start-up; a `.wasm` file of the same name in the policy directory
+/// replaces one.
+pub const BUILT_IN: &[&[u8]] = &[FEE_ALPHA];
+
 /// Deliberately misbehaving fee policies (crate `revops-test-hostile`), one
 /// per failure kind the runtime must contain. Their `metadata` is valid
 /// (name `hostile-<mode>`); only `decide-fees` misbehaves.
