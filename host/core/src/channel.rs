@@ -5,7 +5,7 @@ use crate::amount::Msat;
 use serde::{Deserialize, Serialize};
 
 /// One of our channels as lightningd reports it now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ChannelSnapshot {
     pub short_channel_id: String,
     pub peer_id: String,

@@ -3,8 +3,9 @@
 
 use crate::clboss::FEE_TAG;
 use crate::flow::FlowSettings;
+use crate::guidance::{PROFIT_WINDOW_SECS, Signals, guide};
 use crate::ingest::ingest_forwards;
-use crate::inputs::{Measured, fee_input};
+use crate::inputs::{Measured, fee_input, flow_state_for};
 use crate::judge::{Pending, external_change, failed_outcome, judge, policy_label};
 use crate::outcome::{ChannelAction, ChannelOutcome, FeeCycleReport, PolicyFailureReport};
 use crate::{EngineError, EngineStatus, FeeSettings, PolicySet, status::CycleSummary};
@@ -163,7 +164,10 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
         let channels = self.node.list_channels().await?;
         self.settle_pending_changes(&channels)?;
         let forwards_ingested = ingest_forwards(self.node.as_ref(), &self.store).await?;
+        self.store
+            .mark_channels_seen(channels.iter().map(|c| c.short_channel_id.as_str()), now)?;
         let feerates = self.feerates(now).await?;
+        let signals = self.signals(now)?;
         let peer_policies: HashMap<String, PeerPolicy> = self
             .store
             .peer_policies()?
@@ -268,7 +272,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                     }
                 }
                 Some(policy) => {
-                    let inputs = self.policy_inputs(&batch, &flows, &feerates, now)?;
+                    let inputs = self.policy_inputs(&batch, &flows, &feerates, &signals, now)?;
                     match self.call_policy(&policy, inputs, now).await? {
                         Ok(decisions) => {
                             for (pending, decision) in batch.into_iter().zip(decisions) {
@@ -396,6 +400,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
         dynamics: &[Pending<'_>],
         flows: &HashMap<String, ChannelFlow>,
         feerates: &FeerateInfo,
+        signals: &Signals,
         now: u64,
     ) -> Result<Vec<ChannelFeeInput>, EngineError> {
         let congestion_threshold = self.flow_settings.load().congestion_threshold;
@@ -421,24 +426,45 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                     .get(&p.channel.short_channel_id)
                     .copied()
                     .unwrap_or_default();
+                let analysed = flows
+                    .get(&p.channel.short_channel_id)
+                    .map(|f| f.flow_state.as_str());
+                let flow_state = flow_state_for(p.channel, congestion_threshold, analysed);
+                let guidance = guide(
+                    p.channel,
+                    p.bounds,
+                    flow_state,
+                    feerates.current_perkw,
+                    signals,
+                    now,
+                );
                 let measured = Measured {
                     fees_earned_msat: fees.msat(),
                     forwarded_out_msat: out.msat(),
                     window_secs: now.saturating_sub(since),
                     feerates: *feerates,
                     bounds: p.bounds,
-                    guidance: revops_runtime::FeeGuidance::neutral(revops_runtime::FeeBounds {
-                        floor_ppm: p.bounds.floor_ppm,
-                        ceiling_ppm: p.bounds.ceiling_ppm,
-                    }),
+                    guidance: guidance.wit,
                     congestion_threshold,
-                    flow_state: flows
-                        .get(&p.channel.short_channel_id)
-                        .map(|f| f.flow_state.as_str()),
+                    flow_state: analysed,
                 };
                 Ok(fee_input(p.channel, p.previous.as_ref(), measured, now))
             })
             .collect()
+    }
+
+    /// What guidance needs from the store, for every channel at once.
+    pub(crate) fn signals(&self, now: u64) -> Result<Signals, EngineError> {
+        let window_days = u64::from(self.flow_settings.load().window_days.max(1));
+        let profit_since = now.saturating_sub(PROFIT_WINDOW_SECS);
+        Ok(Signals {
+            activity: self.store.channel_activity()?,
+            outcomes: self
+                .store
+                .forward_outcomes_by_in_channel(now.saturating_sub(window_days * DAY_SECS))?,
+            rebalances: self.store.rebalance_costs_by_channel(profit_since)?,
+            earned: self.store.fees_by_channel_since(profit_since)?,
+        })
     }
 
     /// Call the policy off the async threads. `Ok(Err(..))` is a contained

@@ -38,19 +38,7 @@ pub(crate) fn fee_input(
         fees_earned_msat: measured.fees_earned_msat,
         forwarded_out_msat: measured.forwarded_out_msat,
         window_secs: measured.window_secs,
-        // Congestion is judged on the live HTLC count, the rest on the
-        // last flow analysis.
-        flow_state: if channel.htlc_utilisation() > measured.congestion_threshold {
-            FlowState::Congested
-        } else {
-            match measured.flow_state {
-                Some("source") => FlowState::Source,
-                Some("sink") => FlowState::Sink,
-                Some("balanced") => FlowState::Balanced,
-                // Congestion seen at analysis time may be over by now.
-                _ => FlowState::Unknown,
-            }
-        },
+        flow_state: flow_state_for(channel, measured.congestion_threshold, measured.flow_state),
         bounds: FeeBounds {
             floor_ppm: measured.bounds.floor_ppm,
             ceiling_ppm: measured.bounds.ceiling_ppm,
@@ -58,6 +46,25 @@ pub(crate) fn fee_input(
         guidance: measured.guidance,
         feerates: measured.feerates,
         state: previous.and_then(|p| p.policy_state.clone()),
+    }
+}
+
+/// The flow state a policy sees: congestion judged on the live HTLC count,
+/// the rest from the last flow analysis.
+pub(crate) fn flow_state_for(
+    channel: &ChannelSnapshot,
+    congestion_threshold: f64,
+    analysed: Option<&str>,
+) -> FlowState {
+    if channel.htlc_utilisation() > congestion_threshold {
+        return FlowState::Congested;
+    }
+    match analysed {
+        Some("source") => FlowState::Source,
+        Some("sink") => FlowState::Sink,
+        Some("balanced") => FlowState::Balanced,
+        // Congestion seen at analysis time may be over by now.
+        _ => FlowState::Unknown,
     }
 }
 

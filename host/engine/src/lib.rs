@@ -19,6 +19,7 @@ mod cycle;
 mod debug;
 mod error;
 pub mod flow;
+mod guidance;
 mod ingest;
 mod inputs;
 mod judge;
@@ -34,6 +35,7 @@ pub use clboss::ClbossStatus;
 pub use cycle::FeeEngine;
 pub use debug::{BoundsExplained, FeeDebug};
 pub use error::EngineError;
+pub use guidance::GuidanceExplained;
 pub use outcome::{
     ChannelAction, ChannelOutcome, FeeCycleReport, ManualFeeChange, PolicyFailureReport,
 };

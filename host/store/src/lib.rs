@@ -16,12 +16,14 @@ mod flow;
 mod forwards;
 mod migrations;
 mod policies;
+mod signals;
 
 pub use clboss::ClbossUnmanaged;
 pub use error::StoreError;
 pub use fees::{ChannelFeeState, FeeChange, FeeChangeOutcome, NewFeeChange, PolicyFailureRow};
 pub use flow::{ChannelFlow, DAY_SECS, DayFlow, PruneSummary};
 pub use policies::{PeerPolicy, PolicyDeletion, RebalanceMode, Strategy};
+pub use signals::{ChannelActivity, ForwardOutcomes, RebalanceCost, RebalanceRecord, SleepState};
 
 use rusqlite::Connection;
 use std::path::Path;

@@ -151,6 +151,30 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (peer_id, tag)
     );
     "#,
+    // 6: what fee guidance needs beyond forwards — when each channel was
+    // first seen (idle time of a channel that never forwarded), the cost of
+    // rebalancing into each channel, and the deadband sleep of each channel.
+    r#"
+    CREATE TABLE channels_seen (
+        short_channel_id TEXT PRIMARY KEY,
+        first_seen_at INTEGER NOT NULL
+    );
+    CREATE TABLE rebalances (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        short_channel_id TEXT NOT NULL,
+        amount_msat INTEGER NOT NULL,
+        fee_msat INTEGER NOT NULL,
+        completed_at INTEGER NOT NULL
+    );
+    CREATE INDEX rebalances_channel_time ON rebalances (short_channel_id, completed_at);
+    CREATE TABLE channel_sleep (
+        short_channel_id TEXT PRIMARY KEY,
+        flat_cycles INTEGER NOT NULL,
+        last_rate_msat_per_hour REAL,
+        asleep_until INTEGER,
+        asleep_rate_msat_per_hour REAL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
