@@ -95,7 +95,12 @@ async fn an_unchanged_fee_sends_nothing_and_broadcasts_are_rate_limited() {
         if o["action"] == json!("applied") {
             applied += 1;
         } else {
-            assert_eq!(o["action"], json!("rate_limited"), "{o}");
+            // Held by the rate limit; once its revenue has been flat for
+            // three cycles the deadband lets it sleep instead.
+            assert!(
+                o["action"] == json!("rate_limited") || o["action"] == json!("sleeping"),
+                "{o}"
+            );
         }
     }
     assert_eq!(applied, 4, "at most 4 fee updates per channel per day");

@@ -9,6 +9,7 @@ mod bad_input;
 mod clboss;
 mod config;
 mod fee_cycle;
+mod fee_inputs;
 mod flow;
 mod lifecycle;
 mod lightningd_trouble;

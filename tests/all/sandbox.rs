@@ -4,6 +4,7 @@
 use crate::support::*;
 use revops_policy_artifacts::hostile;
 use serde_json::json;
+use std::time::Duration;
 
 fn all_fees(node: &Node) -> Vec<u32> {
     let network = node.network.lock().unwrap();
@@ -36,9 +37,10 @@ async fn run_hostile(bytes: &[u8], name: &str, expected_kind: &str) {
     // The operator reads why in lightningd's log, naming the policy.
     assert!(
         node.ld
-            .logs()
-            .iter()
-            .any(|(level, message)| level == "warn" && message.contains(name)),
+            .wait_for_log(Duration::from_secs(5), |level, message| {
+                level == "warn" && message.contains(name)
+            })
+            .await,
         "{:?}",
         node.ld.logs()
     );

@@ -2,17 +2,22 @@
 //! each proposal through the rails (`judge`), record, then send.
 
 use crate::clboss::FEE_TAG;
+use crate::deadband::{self, Wakefulness};
 use crate::flow::FlowSettings;
 use crate::guidance::{PROFIT_WINDOW_SECS, Signals, guide};
 use crate::ingest::ingest_forwards;
 use crate::inputs::{Measured, fee_input, flow_state_for};
-use crate::judge::{Pending, external_change, failed_outcome, judge, policy_label};
+use crate::judge::{
+    Pending, external_change, failed_outcome, judge, policy_label, untouched_outcome,
+};
 use crate::outcome::{ChannelAction, ChannelOutcome, FeeCycleReport, PolicyFailureReport};
 use crate::{EngineError, EngineStatus, FeeSettings, PolicySet, status::CycleSummary};
 use arc_swap::ArcSwap;
 use revops_core::{Clock, Msat, Node};
 use revops_runtime::{ChannelFeeInput, FeeDecision, FeerateInfo, LoadedPolicy, PolicyRuntime};
-use revops_store::{ChannelFlow, FeeChangeOutcome, PeerPolicy, PolicyFailureRow, Store, Strategy};
+use revops_store::{
+    ChannelFlow, FeeChangeOutcome, PeerPolicy, PolicyFailureRow, SleepState, Store, Strategy,
+};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -135,6 +140,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                         ChannelAction::RateLimited,
                         ChannelAction::Passive,
                         ChannelAction::ExternalChange,
+                        ChannelAction::Sleeping,
                     ]),
                     failed: count(&[ChannelAction::PolicyFailed, ChannelAction::SetchannelFailed]),
                     error: None,
@@ -177,6 +183,8 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
 
         // One query each for the whole node, not one per channel.
         let mut states = self.store.channel_fee_states()?;
+        let sleep_states = self.store.sleep_states()?;
+        let mut sleep_updates = Vec::new();
         let flows = self.store.channel_flows()?;
         let broadcasts = self
             .store
@@ -210,6 +218,13 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             if strategy != Strategy::Passive
                 && let Some(adopted) = external_change(&pending, now)
             {
+                // Someone else moved the fee: a fresh start for the deadband too.
+                if sleep_states.contains_key(&channel.short_channel_id) {
+                    sleep_updates.push(SleepState {
+                        short_channel_id: channel.short_channel_id.clone(),
+                        ..SleepState::default()
+                    });
+                }
                 records.push(adopted);
                 continue;
             }
@@ -273,8 +288,14 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                 }
                 Some(policy) => {
                     let inputs = self.policy_inputs(&batch, &flows, &feerates, &signals, now)?;
+                    let (batch, inputs, deadbands) =
+                        self.deadband(batch, inputs, &sleep_states, &mut outcomes, settings, now);
+                    if batch.is_empty() {
+                        continue;
+                    }
                     match self.call_policy(&policy, inputs, now).await? {
                         Ok(decisions) => {
+                            sleep_updates.extend(deadbands);
                             for (pending, decision) in batch.into_iter().zip(decisions) {
                                 records.push(judge(
                                     settings,
@@ -317,6 +338,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
         changing.dedup();
         self.take_from_clboss(&changing, FEE_TAG).await?;
 
+        self.store.save_sleep_states(&sleep_updates)?;
         let ids = self.store.save_decisions(
             &records
                 .iter()
@@ -451,6 +473,51 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                 Ok(fee_input(p.channel, p.previous.as_ref(), measured, now))
             })
             .collect()
+    }
+
+    /// Take sleeping channels out of a batch (their outcome says why) and
+    /// work out each remaining channel's deadband after this decision; the
+    /// caller saves those only if the policy answers, so a channel whose
+    /// batch fails keeps its deadband as it was.
+    fn deadband<'a>(
+        &self,
+        batch: Vec<Pending<'a>>,
+        inputs: Vec<ChannelFeeInput>,
+        sleep_states: &HashMap<String, SleepState>,
+        outcomes: &mut Vec<ChannelOutcome>,
+        settings: &FeeSettings,
+        now: u64,
+    ) -> (Vec<Pending<'a>>, Vec<ChannelFeeInput>, Vec<SleepState>) {
+        let mut awake = (Vec::new(), Vec::new(), Vec::new());
+        for (pending, input) in batch.into_iter().zip(inputs) {
+            let scid = pending.channel.short_channel_id.as_str();
+            let rate = deadband::rate_msat_per_hour(input.fees_earned_msat, input.window_secs);
+            let state = sleep_states.get(scid);
+            let congested = input.flow_state == revops_runtime::FlowState::Congested;
+            match deadband::check(state, rate, congested, now) {
+                Wakefulness::Asleep { reason } => {
+                    outcomes.push(untouched_outcome(
+                        &pending,
+                        None,
+                        &reason,
+                        ChannelAction::Sleeping,
+                    ));
+                    continue;
+                }
+                Wakefulness::Woken { reason } => log::info!("{scid}: {reason}"),
+                Wakefulness::Awake => {}
+            }
+            awake.2.push(deadband::after_decision(
+                state,
+                scid,
+                rate,
+                now,
+                settings.fee_interval_secs,
+            ));
+            awake.0.push(pending);
+            awake.1.push(input);
+        }
+        awake
     }
 
     /// What guidance needs from the store, for every channel at once.

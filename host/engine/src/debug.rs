@@ -1,11 +1,14 @@
 //! `revenue-fee-debug`: why each channel has the fee it has — the last
 //! decision (step, reason, what the rails did), the bounds and where they
-//! come from, the broadcast budget, the flow state and the latest changes.
+//! come from, the host's floors and ceiling with their causes, the deadband,
+//! the broadcast budget, the flow state and the latest changes.
 
 use crate::cycle::DAY_SECS;
+use crate::guidance::{GuidanceExplained, guide};
+use crate::inputs::flow_state_for;
 use crate::{EngineError, FeeEngine};
 use revops_core::{Clock, Node};
-use revops_store::{ChannelFeeState, FeeChange, Strategy};
+use revops_store::{ChannelFeeState, FeeChange, SleepState, Strategy};
 use serde::Serialize;
 
 /// Audit rows shown per channel.
@@ -31,6 +34,10 @@ pub struct FeeDebug {
     pub policy: String,
     pub bounds: BoundsExplained,
     pub flow_state: Option<String>,
+    /// The floors and ceiling the host recommends now, with their causes.
+    pub guidance: GuidanceExplained,
+    /// The deadband: flat cycles so far, and a sleep if there is one.
+    pub deadband: Option<SleepState>,
     pub broadcasts_last_24h: u32,
     pub broadcasts_left_24h: u32,
     pub last_decision: Option<ChannelFeeState>,
@@ -48,7 +55,17 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             return Err(EngineError::UnknownChannel(scid.to_string()));
         }
         let mut states = self.store.channel_fee_states()?;
+        let mut sleep_states = self.store.sleep_states()?;
         let flows = self.store.channel_flows()?;
+        let signals = self.signals(now)?;
+        let feerate_perkw = match self.node.feerates().await {
+            Ok(f) => f.opening_perkw,
+            Err(_) => self
+                .store
+                .feerate_average(now.saturating_sub(DAY_SECS))?
+                .unwrap_or_default(),
+        };
+        let congestion_threshold = self.flow_settings.load().congestion_threshold;
         let broadcasts = self
             .store
             .broadcasts_by_channel_since(now.saturating_sub(DAY_SECS))?;
@@ -87,6 +104,11 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                 "node max_fee_ppm"
             };
             let sent = broadcasts.get(&c.short_channel_id).copied().unwrap_or(0);
+            let analysed = flows
+                .get(&c.short_channel_id)
+                .map(|f| f.flow_state.as_str());
+            let flow_state = flow_state_for(c, congestion_threshold, analysed);
+            let guidance = guide(c, bounds, flow_state, feerate_perkw, &signals, now);
             out.push(FeeDebug {
                 short_channel_id: c.short_channel_id.clone(),
                 peer_id: c.peer_id.clone(),
@@ -105,6 +127,8 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                     ceiling_from,
                 },
                 flow_state: flows.get(&c.short_channel_id).map(|f| f.flow_state.clone()),
+                guidance,
+                deadband: sleep_states.remove(&c.short_channel_id),
                 broadcasts_last_24h: sent,
                 broadcasts_left_24h: settings.max_broadcasts_per_day.saturating_sub(sent),
                 last_decision: states.remove(&c.short_channel_id),

@@ -155,6 +155,16 @@ pub(crate) fn failed_outcome(
     policy: Option<String>,
     message: &str,
 ) -> ChannelOutcome {
+    untouched_outcome(p, policy, message, ChannelAction::PolicyFailed)
+}
+
+/// The outcome for a channel whose fee stays as it is without a decision.
+pub(crate) fn untouched_outcome(
+    p: &Pending<'_>,
+    policy: Option<String>,
+    message: &str,
+    action: ChannelAction,
+) -> ChannelOutcome {
     ChannelOutcome {
         short_channel_id: p.channel.short_channel_id.clone(),
         peer_id: p.channel.peer_id.clone(),
@@ -167,7 +177,7 @@ pub(crate) fn failed_outcome(
         ceiling_ppm: p.bounds.ceiling_ppm,
         step: None,
         reason: message.to_string(),
-        action: ChannelAction::PolicyFailed,
+        action,
     }
 }
 

@@ -16,6 +16,7 @@
 mod analysis;
 mod clboss;
 mod cycle;
+mod deadband;
 mod debug;
 mod error;
 pub mod flow;

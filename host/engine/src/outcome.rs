@@ -19,6 +19,9 @@ pub enum ChannelAction {
     PolicyFailed,
     /// lightningd refused the update; the fee stays as it was.
     SetchannelFailed,
+    /// The deadband: the channel's revenue rate has been flat, so it sleeps
+    /// for a while (no policy call, no broadcast).
+    Sleeping,
     /// The fee was changed outside the plugin since our last decision: it is
     /// adopted (recorded, not reverted) and the policy continues from it.
     ExternalChange,
@@ -82,6 +85,7 @@ impl ChannelAction {
             ChannelAction::PolicyFailed => "policy_failed",
             ChannelAction::SetchannelFailed => "setchannel_failed",
             ChannelAction::ExternalChange => "external_change",
+            ChannelAction::Sleeping => "sleeping",
         }
     }
 }

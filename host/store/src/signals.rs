@@ -78,7 +78,7 @@ impl RebalanceCost {
 
 /// A channel's deadband: how many cycles its revenue rate stayed flat, and
 /// whether it sleeps.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct SleepState {
     pub short_channel_id: String,
     pub flat_cycles: u32,

@@ -491,6 +491,30 @@ impl SimLightningd {
         self.shared.recorder.logs()
     }
 
+    /// Wait (up to `timeout`) until a log line matches; the plugin's log
+    /// notifications travel on stdout independently of RPC answers, so a
+    /// line may land just after the answer to the call that caused it.
+    pub async fn wait_for_log(
+        &self,
+        timeout: std::time::Duration,
+        matches: impl Fn(&str, &str) -> bool,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self
+                .logs()
+                .iter()
+                .any(|(level, message)| matches(level, message))
+            {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Everything lightningd would have killed the plugin (or itself) for; tests assert it is empty.
     pub fn protocol_violations(&self) -> Vec<String> {
         self.shared.recorder.violations()

@@ -60,3 +60,13 @@ pub async fn fee_debug(p: Plugin<State>, params: Value) -> anyhow::Result<Value>
         Err(e) => Err(rpc_error(-1, format!("{M}: {e}"))),
     }
 }
+
+/// `revenue-wake-all`: end every channel's deadband sleep.
+pub async fn wake_all(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
+    const M: &str = "revenue-wake-all";
+    Params::parse(M, &params, &[])?;
+    match p.state().0.engine.wake_all() {
+        Ok(woken) => Ok(json!({ "woken": woken })),
+        Err(e) => Err(rpc_error(-1, format!("{M}: {e}"))),
+    }
+}

@@ -52,8 +52,13 @@ pub fn register(builder: Builder<State, Stdin, Stdout>) -> Builder<State, Stdin,
         )
         .rpcmethod_from_builder(
             RpcMethodBuilder::new("revenue-fee-debug", fees::fee_debug)
-                .description("Why each channel has its fee: last decision and step, reason, bounds and their source, broadcasts left, flow state, recent changes")
+                .description("Why each channel has its fee: last decision and step, reason, bounds and their source, the host's floors and ceiling with their causes, deadband sleep, broadcasts left, flow state, recent changes")
                 .usage("[channel_id]"),
+        )
+        .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-wake-all", fees::wake_all)
+                .description("Wake every channel the deadband put to sleep, so the next fee cycle decides for all")
+                .usage(""),
         )
         .rpcmethod_from_builder(
             RpcMethodBuilder::new("revenue-fee-cycle", fees::fee_cycle)
