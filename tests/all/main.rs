@@ -11,6 +11,7 @@ mod config;
 mod fee_cycle;
 mod fee_inputs;
 mod flow;
+mod forward_events;
 mod lifecycle;
 mod lightningd_trouble;
 mod peer_policies;

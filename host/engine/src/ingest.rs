@@ -31,3 +31,15 @@ pub(crate) async fn ingest_forwards<N: Node>(
     }
     Ok(read)
 }
+
+impl<N: Node, C: revops_core::Clock> crate::FeeEngine<N, C> {
+    /// Read new forwards now (on `forward_event`), between fee cycles. A
+    /// running cycle ingests by itself, so this yields to it and reads
+    /// nothing. Returns how many entries were read.
+    pub async fn ingest_forwards_now(&self) -> Result<usize, EngineError> {
+        let Ok(_no_cycle_running) = self.cycle_lock.try_lock() else {
+            return Ok(0);
+        };
+        ingest_forwards(self.node.as_ref(), &self.store).await
+    }
+}

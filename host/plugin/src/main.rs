@@ -3,6 +3,7 @@
 //! against the simulated network.
 
 mod config;
+mod forward_events;
 mod loops;
 mod options;
 mod params;

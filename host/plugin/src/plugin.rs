@@ -6,6 +6,7 @@
 //! of crashing lightningd's start.
 
 use crate::config::{Config, KEYS, find_key, parse_value};
+use crate::forward_events;
 use crate::loops::{self, Loop};
 use crate::options;
 use crate::policies;
@@ -50,7 +51,8 @@ async fn serve() -> anyhow::Result<()> {
         .option(options::flow_sink_threshold())
         .option(options::hive_fee_ppm())
         .setconfig_callback(rpc::config::setconfig)
-        .subscribe("shutdown", on_shutdown);
+        .subscribe("shutdown", on_shutdown)
+        .subscribe("forward_event", forward_events::on_forward_event);
     let builder = rpc::register(builder);
     let Some(configured) = builder.configure().await? else {
         // `--help` or getmanifest only.
@@ -77,6 +79,7 @@ async fn serve() -> anyhow::Result<()> {
             ""
         }
     );
+    tokio::spawn(forward_events::run(state.clone()));
     tokio::spawn(loops::run(state.clone(), Loop::Flow));
     tokio::spawn(loops::run(state, Loop::Fee));
     plugin.join().await
@@ -165,6 +168,8 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
         policy_load_errors,
         policy_sources,
         fee_loop_wake: tokio::sync::Notify::new(),
+        forward_event_wake: tokio::sync::Notify::new(),
+        forward_events: Mutex::default(),
         flow_loop_wake: tokio::sync::Notify::new(),
         policy_changes: Mutex::new(Default::default()),
     })))

@@ -1,6 +1,7 @@
 //! The plugin's shared state, handed to every RPC handler and loop.
 
 use crate::config::Config;
+use crate::forward_events::ForwardEventStatus;
 use crate::loops::Loop;
 use crate::policies::{PolicyLoadError, Sources};
 use revops_core::SystemClock;
@@ -35,6 +36,9 @@ pub struct Inner {
     /// Wake a loop early so a new interval takes effect at once.
     pub fee_loop_wake: tokio::sync::Notify,
     pub flow_loop_wake: tokio::sync::Notify,
+    /// Wakes the `forward_event` ingestion task.
+    pub forward_event_wake: tokio::sync::Notify,
+    pub forward_events: Mutex<ForwardEventStatus>,
     /// Recent `revenue-policy` changes per peer, for the rate limit.
     pub policy_changes: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
@@ -49,6 +53,13 @@ pub struct State(pub Arc<Inner>);
 impl State {
     pub fn config(&self) -> MutexGuard<'_, Config> {
         self.0.config.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn forward_events(&self) -> MutexGuard<'_, ForwardEventStatus> {
+        self.0
+            .forward_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn loop_status(&self, which: Loop) -> MutexGuard<'_, LoopStatus> {

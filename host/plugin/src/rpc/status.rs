@@ -49,6 +49,7 @@ pub async fn status(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
             "path": state.0.db_path.display().to_string(),
             "schema_version": engine.store().schema_version()?,
         },
+        "forward_events": *state.forward_events(),
         "loops": [{
             "name": Loop::Fee.name(),
             "interval_secs": settings.fee_interval_secs,
