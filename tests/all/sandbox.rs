@@ -115,3 +115,41 @@ async fn a_bad_policy_file_is_reported_and_the_builtin_keeps_working() {
         json!("applied")
     );
 }
+
+#[tokio::test]
+async fn every_failing_policy_batch_is_reported_and_the_others_still_decide() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("panic.wasm"), hostile::PANIC).unwrap();
+    std::fs::write(dir.path().join("err.wasm"), hostile::GUEST_ERROR).unwrap();
+    let node = Node::start(json!({
+        "revenue-ops-policy-dir": dir.path().display().to_string(),
+        "revenue-ops-default-fee-policy": "hostile-guest-error",
+    }))
+    .await;
+    let panicking_peer = node.channel(BALANCED).peer_id;
+    let alpha_peer = node.channel(DEPLETED).peer_id;
+    for (peer, strategy) in [(panicking_peer, "hostile-panic"), (alpha_peer, "fee-alpha")] {
+        node.ok(
+            "revenue-policy",
+            json!({"action": "set", "peer_id": peer, "strategy": strategy}),
+        )
+        .await;
+    }
+    let report = node.fee_cycle().await;
+    let kinds: Vec<_> = report["policy_failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["guest_error", "trap"], "{report}");
+    assert_eq!(
+        outcome(&report, &node, BALANCED)["action"],
+        json!("policy_failed")
+    );
+    // The peer on a working policy still got its decision.
+    assert_ne!(
+        outcome(&report, &node, DEPLETED)["action"],
+        json!("policy_failed")
+    );
+}

@@ -273,7 +273,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             records.push(judge(settings, pending, decision, None, &broadcasts, now));
         }
 
-        let mut policy_failure = None;
+        let mut policy_failures = Vec::new();
         for (name, batch) in batches {
             let failure = match policies.get(&name).cloned() {
                 None => {
@@ -324,8 +324,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                     }
                 }
             };
-            // The report names the first failing batch; every one is logged and stored.
-            policy_failure.get_or_insert(failure);
+            policy_failures.push(failure);
         }
 
         // Take fees over from CLBoss for every peer about to get a new fee.
@@ -389,7 +388,8 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             forwards_ingested,
             feerate_perkw: feerates.current_perkw,
             feerate_avg_24h_perkw: feerates.average_24h_perkw,
-            policy_failure,
+            policy_failure: policy_failures.first().cloned(),
+            policy_failures,
             channels: outcomes,
         })
     }

@@ -61,6 +61,9 @@ pub struct FeeCycleReport {
     pub feerate_perkw: u32,
     pub feerate_avg_24h_perkw: u32,
     pub policy_failure: Option<PolicyFailureReport>,
+    /// Every policy batch that failed this cycle (the first is also
+    /// `policy_failure`).
+    pub policy_failures: Vec<PolicyFailureReport>,
     pub channels: Vec<ChannelOutcome>,
 }
 
