@@ -112,6 +112,14 @@ pub(crate) fn rate_msat_per_hour(fees_earned_msat: u64, window_secs: u64) -> f64
     }
 }
 
+impl<N: revops_core::Node, C: revops_core::Clock> crate::FeeEngine<N, C> {
+    /// `revenue-wake-all`: end every channel's sleep so the next cycle
+    /// decides for all of them. Returns how many were asleep.
+    pub fn wake_all(&self) -> Result<u64, crate::EngineError> {
+        Ok(self.store.wake_all(self.clock.now_secs())?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,13 +199,5 @@ mod tests {
             check(Some(&state), 1000.0, true, now + 1),
             Wakefulness::Woken { .. }
         ));
-    }
-}
-
-impl<N: revops_core::Node, C: revops_core::Clock> crate::FeeEngine<N, C> {
-    /// `revenue-wake-all`: end every channel's sleep so the next cycle
-    /// decides for all of them. Returns how many were asleep.
-    pub fn wake_all(&self) -> Result<u64, crate::EngineError> {
-        Ok(self.store.wake_all(self.clock.now_secs())?)
     }
 }

@@ -457,7 +457,7 @@ mod tests {
             "1x1x1".into(),
             RebalanceCost {
                 count: 3,
-                amount_msat: Msat(3_000_000_000),
+                moved_msat: Msat(3_000_000_000),
                 fee_msat: Msat(1_500_000),
             },
         );
@@ -489,7 +489,7 @@ mod tests {
             "1x1x1".into(),
             RebalanceCost {
                 count: 1,
-                amount_msat: Msat(1_000_000_000),
+                moved_msat: Msat(1_000_000_000),
                 fee_msat: Msat(1_000_000),
             },
         );

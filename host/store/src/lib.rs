@@ -16,6 +16,7 @@ mod flow;
 mod forwards;
 mod migrations;
 mod policies;
+mod rebalances;
 mod signals;
 
 pub use clboss::ClbossUnmanaged;
@@ -23,7 +24,10 @@ pub use error::StoreError;
 pub use fees::{ChannelFeeState, FeeChange, FeeChangeOutcome, NewFeeChange, PolicyFailureRow};
 pub use flow::{ChannelFlow, DAY_SECS, DayFlow, PruneSummary};
 pub use policies::{PeerPolicy, PolicyDeletion, RebalanceMode, Strategy};
-pub use signals::{ChannelActivity, ForwardOutcomes, RebalanceCost, RebalanceRecord, SleepState};
+pub use rebalances::{
+    BudgetUse, NewRebalance, RebalanceCost, RebalanceEnd, RebalanceEntry, RebalanceOutcome,
+};
+pub use signals::{ChannelActivity, ForwardOutcomes, SleepState};
 
 use rusqlite::Connection;
 use std::path::Path;

@@ -151,22 +151,38 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (peer_id, tag)
     );
     "#,
-    // 6: what fee guidance needs beyond forwards — when each channel was
-    // first seen (idle time of a channel that never forwarded), the cost of
-    // rebalancing into each channel, and the deadband sleep of each channel.
+    // 6: when each channel was first seen (idle time of a channel that never
+    // forwarded), the rebalance ledger (every attempt, and the budget held
+    // for running ones), and each channel's deadband sleep.
     r#"
     CREATE TABLE channels_seen (
         short_channel_id TEXT PRIMARY KEY,
         first_seen_at INTEGER NOT NULL
     );
-    CREATE TABLE rebalances (
+    CREATE TABLE rebalance_log (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
-        short_channel_id TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        to_channel TEXT NOT NULL,
+        from_channels TEXT NOT NULL DEFAULT '',
         amount_msat INTEGER NOT NULL,
-        fee_msat INTEGER NOT NULL,
-        completed_at INTEGER NOT NULL
+        max_fee_ppm INTEGER NOT NULL,
+        expected_profit_msat INTEGER NOT NULL DEFAULT 0,
+        moved_msat INTEGER NOT NULL DEFAULT 0,
+        fee_msat INTEGER,
+        fee_is_estimate INTEGER NOT NULL DEFAULT 0,
+        outcome TEXT NOT NULL CHECK (outcome IN
+            ('running', 'success', 'failed', 'timeout', 'stopped', 'dry_run')),
+        reason TEXT NOT NULL DEFAULT ''
     );
-    CREATE INDEX rebalances_channel_time ON rebalances (short_channel_id, completed_at);
+    CREATE INDEX rebalance_log_to_time ON rebalance_log (to_channel, finished_at);
+    CREATE TABLE budget_reservations (
+        rebalance_id INTEGER PRIMARY KEY REFERENCES rebalance_log (id),
+        reserved_msat INTEGER NOT NULL,
+        reserved_at INTEGER NOT NULL,
+        released_at INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('held', 'spent', 'released'))
+    );
     CREATE TABLE channel_sleep (
         short_channel_id TEXT PRIMARY KEY,
         flat_cycles INTEGER NOT NULL,

@@ -1,12 +1,10 @@
 //! What fee guidance and the deadband need beyond the forwards themselves:
 //! when a channel was first seen and last forwarded, how reliably each
-//! peer's forwards settle, what rebalancing into a channel cost, and each
-//! channel's deadband sleep.
+//! peer's forwards settle, and each channel's deadband sleep. (What
+//! rebalancing cost is in [`crate::rebalances`].)
 //!
 //! Invariants:
 //! - A channel's first-seen time is written once and never moves.
-//! - Rebalances are recorded against the channel that received the
-//!   liquidity (its local side grew), with the fee actually paid.
 //! - Sleep rows are advice for the next cycle only: losing one wakes the
 //!   channel, never changes a fee.
 
@@ -48,31 +46,6 @@ impl ForwardOutcomes {
     pub fn success_ratio(&self) -> Option<f64> {
         let total = self.settled + self.failed;
         (total > 0).then(|| self.settled as f64 / total as f64)
-    }
-}
-
-/// One completed rebalance into a channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RebalanceRecord {
-    pub short_channel_id: String,
-    pub amount_msat: Msat,
-    pub fee_msat: Msat,
-    pub completed_at: u64,
-}
-
-/// Rebalancing into one channel over a period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RebalanceCost {
-    pub count: u64,
-    pub amount_msat: Msat,
-    pub fee_msat: Msat,
-}
-
-impl RebalanceCost {
-    /// Average cost in ppm of the amount moved, `None` when nothing moved.
-    pub fn average_ppm(&self) -> Option<f64> {
-        (self.amount_msat.msat() > 0)
-            .then(|| self.fee_msat.msat() as f64 * 1e6 / self.amount_msat.msat() as f64)
     }
 }
 
@@ -186,43 +159,6 @@ impl Store {
             *entry = Msat(entry.msat().saturating_add(msat.map_or(0, from_sql_u64)));
         }
         Ok(fees)
-    }
-
-    pub fn record_rebalance(&self, rebalance: &RebalanceRecord) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO rebalances (short_channel_id, amount_msat, fee_msat, completed_at)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![
-                rebalance.short_channel_id,
-                to_sql_i64(rebalance.amount_msat.msat(), "amount_msat")?,
-                to_sql_i64(rebalance.fee_msat.msat(), "fee_msat")?,
-                to_sql_i64(rebalance.completed_at, "completed_at")?,
-            ],
-        )?;
-        Ok(())
-    }
-
-    /// Rebalancing into each channel completed at or after `since`.
-    pub fn rebalance_costs_by_channel(
-        &self,
-        since: u64,
-    ) -> Result<HashMap<String, RebalanceCost>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT short_channel_id, COUNT(*), SUM(amount_msat), SUM(fee_msat)
-               FROM rebalances WHERE completed_at >= ?1 GROUP BY short_channel_id",
-        )?;
-        let rows = stmt.query_map(params![to_sql_i64(since, "since")?], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                RebalanceCost {
-                    count: from_sql_u64(r.get(1)?),
-                    amount_msat: Msat(from_sql_u64(r.get(2)?)),
-                    fee_msat: Msat(from_sql_u64(r.get(3)?)),
-                },
-            ))
-        })?;
-        rows.collect::<Result<_, _>>().map_err(StoreError::from)
     }
 
     pub fn sleep_states(&self) -> Result<HashMap<String, SleepState>, StoreError> {
@@ -372,24 +308,6 @@ mod tests {
             }
         );
         assert_eq!(outcomes["1x1x1"].success_ratio(), Some(2.0 / 3.0));
-    }
-
-    #[test]
-    fn rebalance_costs_add_up_per_channel_within_the_period() {
-        let store = store();
-        for (amount, fee, at) in [(1_000_000, 500, 100), (3_000_000, 2_500, 200), (9, 9, 10)] {
-            store
-                .record_rebalance(&RebalanceRecord {
-                    short_channel_id: "1x1x1".into(),
-                    amount_msat: Msat(amount),
-                    fee_msat: Msat(fee),
-                    completed_at: at,
-                })
-                .unwrap();
-        }
-        let cost = store.rebalance_costs_by_channel(50).unwrap()["1x1x1"];
-        assert_eq!(cost.count, 2);
-        assert_eq!(cost.average_ppm(), Some(750.0));
     }
 
     #[test]
