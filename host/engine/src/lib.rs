@@ -28,6 +28,7 @@ mod manual;
 mod outcome;
 mod policy_set;
 pub mod rails;
+pub mod rebalance;
 mod settings;
 mod status;
 

@@ -25,7 +25,8 @@ pub use fees::{ChannelFeeState, FeeChange, FeeChangeOutcome, NewFeeChange, Polic
 pub use flow::{ChannelFlow, DAY_SECS, DayFlow, PruneSummary};
 pub use policies::{PeerPolicy, PolicyDeletion, RebalanceMode, Strategy};
 pub use rebalances::{
-    BudgetUse, NewRebalance, RebalanceCost, RebalanceEnd, RebalanceEntry, RebalanceOutcome,
+    BudgetUse, DestinationHistory, NewRebalance, RebalanceCost, RebalanceEnd, RebalanceEntry,
+    RebalanceOutcome,
 };
 pub use signals::{ChannelActivity, ForwardOutcomes, SleepState};
 

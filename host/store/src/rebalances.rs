@@ -131,6 +131,15 @@ impl BudgetUse {
     }
 }
 
+/// What the ledger says about one destination, for cooldown and backoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct DestinationHistory {
+    pub last_success_at: Option<u64>,
+    /// Failed or timed-out attempts since the last success.
+    pub consecutive_failures: u32,
+    pub last_failure_at: Option<u64>,
+}
+
 /// Successful rebalancing into one channel over a period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RebalanceCost {
@@ -356,6 +365,32 @@ impl Store {
         budget_use(&self.conn(), now)
     }
 
+    /// Cooldown and backoff facts for every channel ever rebalanced into.
+    pub fn destination_histories(&self) -> Result<HashMap<String, DestinationHistory>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "WITH last_success AS (
+                 SELECT to_channel, MAX(finished_at) AS at FROM rebalance_log
+                  WHERE outcome = 'success' GROUP BY to_channel)
+             SELECT l.to_channel, s.at,
+                    SUM(l.outcome IN ('failed', 'timeout') AND l.finished_at > COALESCE(s.at, -1)),
+                    MAX(CASE WHEN l.outcome IN ('failed', 'timeout') THEN l.finished_at END)
+               FROM rebalance_log l LEFT JOIN last_success s ON s.to_channel = l.to_channel
+              GROUP BY l.to_channel",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                DestinationHistory {
+                    last_success_at: r.get::<_, Option<i64>>(1)?.map(from_sql_u64),
+                    consecutive_failures: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(u32::MAX),
+                    last_failure_at: r.get::<_, Option<i64>>(3)?.map(from_sql_u64),
+                },
+            ))
+        })?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::from)
+    }
+
     /// Successful rebalancing into each channel finished at or after `since`.
     pub fn rebalance_costs_by_channel(
         &self,
@@ -476,6 +511,39 @@ mod tests {
         assert_eq!(logged.outcome, RebalanceOutcome::Success);
         assert_eq!(logged.from_channels, ["2x2x2", "3x3x3"]);
         assert_eq!(logged.reserved_msat, None);
+    }
+
+    #[test]
+    fn failures_since_the_last_success_are_counted_per_destination() {
+        let store = Store::open_in_memory().unwrap();
+        let budget = Msat(1_000_000 * SAT);
+        let fail = RebalanceEnd {
+            outcome: RebalanceOutcome::Failed,
+            moved_msat: Msat(0),
+            fee_msat: None,
+            fee_is_estimate: false,
+            reason: "no route".into(),
+        };
+        for (at, end) in [
+            (100, &fail),
+            (200, &success(1, 1)),
+            (300, &fail),
+            (400, &fail),
+        ] {
+            let id = store
+                .start_rebalance(&new(at, 1_000, 100), budget)
+                .unwrap()
+                .unwrap();
+            store.finish_rebalance(id, end, at).unwrap();
+        }
+        assert_eq!(
+            store.destination_histories().unwrap()["1x1x1"],
+            DestinationHistory {
+                last_success_at: Some(200),
+                consecutive_failures: 2,
+                last_failure_at: Some(400),
+            }
+        );
     }
 
     #[test]
