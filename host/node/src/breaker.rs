@@ -21,15 +21,18 @@ pub enum MethodGroup {
     FeeUpdates,
     /// `plugin list` and other plugins' methods (CLBoss).
     Plugins,
+    /// sling's methods: creating, starting, stopping and reading rebalance jobs.
+    Rebalance,
 }
 
 impl MethodGroup {
-    pub const ALL: [MethodGroup; 5] = [
+    pub const ALL: [MethodGroup; 6] = [
         MethodGroup::Channels,
         MethodGroup::Forwards,
         MethodGroup::Feerates,
         MethodGroup::FeeUpdates,
         MethodGroup::Plugins,
+        MethodGroup::Rebalance,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +42,7 @@ impl MethodGroup {
             MethodGroup::Feerates => "feerates",
             MethodGroup::FeeUpdates => "fee_updates",
             MethodGroup::Plugins => "plugins",
+            MethodGroup::Rebalance => "rebalance",
         }
     }
 }

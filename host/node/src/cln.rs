@@ -75,21 +75,24 @@ impl ClnNode {
         R::Response: serde::de::DeserializeOwned + Debug + Send,
     {
         let method = request.method().to_string();
-        self.guarded(group, &method, |mut rpc| async move {
+        self.guarded(group, &method, 0, |mut rpc| async move {
             rpc.call_typed(&request).await
         })
         .await
     }
 
     /// A method cln-rpc has no typed request for (another plugin's, such as
-    /// CLBoss's): same connection, timeout and breaker handling.
-    async fn call_raw(
+    /// CLBoss's or sling's): same connection, timeout and breaker handling.
+    /// The timeout is the configured one, or `min_timeout_secs` if longer
+    /// (for methods known to block, such as `sling-stop`).
+    pub(crate) async fn call_raw(
         &self,
         group: MethodGroup,
         method: &str,
         params: serde_json::Value,
+        min_timeout_secs: u64,
     ) -> Result<serde_json::Value, NodeError> {
-        self.guarded(group, method, |mut rpc| async move {
+        self.guarded(group, method, min_timeout_secs, |mut rpc| async move {
             rpc.call_raw::<serde_json::Value, _>(method, &params).await
         })
         .await
@@ -101,6 +104,7 @@ impl ClnNode {
         &self,
         group: MethodGroup,
         method: &str,
+        min_timeout_secs: u64,
         call: F,
     ) -> Result<T, NodeError>
     where
@@ -114,7 +118,7 @@ impl ClnNode {
                 retry_in_secs,
             });
         }
-        let timeout_secs = self.settings.timeout_secs();
+        let timeout_secs = self.settings.timeout_secs().max(min_timeout_secs);
         let result = tokio::time::timeout(Duration::from_secs(timeout_secs), async {
             let rpc = ClnRpc::new(&self.rpc_path)
                 .await
@@ -232,6 +236,7 @@ impl Node for ClnNode {
             MethodGroup::Plugins,
             "clboss-unmanage",
             serde_json::json!({"nodeid": peer_id, "tags": tags}),
+            0,
         )
         .await
         .map(|_| ())

@@ -2,7 +2,8 @@
 //! us or an alternative route, and settling or failing.
 //!
 //! Invariants:
-//! - Events run in time order; at equal times ticks run before attempts.
+//! - Events run in time order; at equal times ticks run first, then sling's
+//!   tasks, then payment attempts.
 //! - Every attempt consumes exactly the same number of random draws whatever
 //!   happens to it, and ticks consume a fixed number per channel. Two runs on
 //!   the same seed therefore see the same attempt stream (same times, sizes,
@@ -104,6 +105,8 @@ impl SimNetwork {
             } else if at == self.next_htlc_tick_ms {
                 self.htlc_tick();
                 self.next_htlc_tick_ms += HTLC_TICK_MS;
+            } else if self.next_sling_ms() == Some(at) {
+                self.sling_step();
             } else {
                 self.attempt();
             }
@@ -118,10 +121,12 @@ impl SimNetwork {
 
     fn next_event_ms(&self) -> Option<u64> {
         let tick = self.next_feerate_tick_ms.min(self.next_htlc_tick_ms);
-        Some(match self.next_attempt_ms {
-            Some(a) => a.min(tick),
-            None => tick,
-        })
+        Some(
+            [self.next_attempt_ms, self.next_sling_ms()]
+                .into_iter()
+                .flatten()
+                .fold(tick, u64::min),
+        )
     }
 
     pub(crate) fn refresh_weights(&mut self, i: usize) {

@@ -17,6 +17,7 @@ use crate::ids::{Domain, NodeKeys, OUR_NODE_INDEX, hash_hex, mix64};
 use crate::rpc::SimRpcError;
 use crate::sampling::{Draws, WeightTree};
 use crate::scenario::{PluginSpec, Scenario, TrafficParams};
+use crate::sling::{RebalanceOutcome, RebalanceRecord, SlingState};
 use revops_core::ForwardRecord;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -88,6 +89,8 @@ pub struct SimNetwork {
     /// Fees of the pre-generated history (in `getinfo.fees_collected_msat`).
     pub(crate) history_fees_msat: u64,
     pub(crate) setchannel_calls: Vec<SetchannelCall>,
+    /// The simulated sling (inert unless `other_plugins` lists sling).
+    pub(crate) sling: SlingState,
 }
 
 impl SimNetwork {
@@ -102,6 +105,7 @@ impl SimNetwork {
             feerate,
             traffic,
             other_plugins,
+            sling,
             wallet_outputs_sat,
             historical_forwards,
             history_days,
@@ -159,6 +163,7 @@ impl SimNetwork {
             forwards: ForwardLog::with_capacity(historical_forwards),
             history_fees_msat: 0,
             setchannel_calls: Vec::new(),
+            sling: SlingState::new(seed, sling),
         };
         for i in 0..n {
             net.refresh_weights(i);
@@ -237,6 +242,41 @@ impl SimNetwork {
 
     pub fn other_plugins(&self) -> &[PluginSpec] {
         &self.other_plugins
+    }
+
+    /// Whether lightningd runs sling (an active sling in `other_plugins`).
+    pub fn sling_present(&self) -> bool {
+        self.other_plugins.iter().any(|p| p.active && p.is_sling())
+    }
+
+    /// Every rebalance payment the simulated sling sent, oldest first.
+    pub fn rebalances(&self) -> &[RebalanceRecord] {
+        &self.sling.log
+    }
+
+    /// Fees paid for settled rebalances since the start.
+    pub fn rebalance_fees_paid_msat(&self) -> u64 {
+        self.sling.log.iter().map(|r| r.fee_msat).sum()
+    }
+
+    /// Liquidity moved by settled rebalances since the start.
+    pub fn rebalanced_msat(&self) -> u64 {
+        self.sling
+            .log
+            .iter()
+            .filter(|r| r.outcome == RebalanceOutcome::Settled)
+            .map(|r| r.amount_msat)
+            .sum()
+    }
+
+    /// Rebalance payments sent (settled or failed).
+    pub fn rebalance_attempts(&self) -> u64 {
+        self.sling.log.len() as u64
+    }
+
+    /// Tries that found no route within `maxppm`, so sent nothing.
+    pub fn rebalance_tries_too_expensive(&self) -> u64 {
+        self.sling.too_expensive_tries
     }
 
     pub fn network_name(&self) -> &str {

@@ -3,14 +3,20 @@
 //!
 //! Invariant: answers go through exactly the path real lightningd answers
 //! take — CLN-shaped JSON, parsed by cln-rpc's generated types, converted by
-//! `revops_node::convert` — so `simulate` exercises the same parsing.
+//! `revops_node::convert` — so `simulate` exercises the same parsing. The
+//! `RebalanceExecutor` likewise runs `revops_node::sling::ops` over
+//! `handle_rpc`: the same requests and the same sling parsing as `ClnNode`.
 
 use crate::SimNetwork;
 use cln_rpc::model::responses::{
     FeeratesResponse, ListforwardsResponse, ListpeerchannelsResponse, PluginResponse,
 };
-use revops_core::{ChannelSnapshot, Clock, Feerates, ForwardRecord, Node, NodeError};
+use revops_core::{
+    ChannelSnapshot, Clock, ExceptPeersChange, ExecutorError, Feerates, ForwardRecord, JobInfo,
+    JobOverview, JobSpec, JobStats, Node, NodeError, RebalanceExecutor, StartReport, StopReport,
+};
 use revops_node::convert;
+use revops_node::sling::{RawRpc, ops};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,15 +35,18 @@ impl SimNode {
         self.network.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn call<T: DeserializeOwned>(&self, method: &str, params: Value) -> Result<T, NodeError> {
-        let value = self
-            .network()
-            .handle_rpc(method, &params)
+    fn call_value(&self, method: &str, params: &Value) -> Result<Value, NodeError> {
+        self.network()
+            .handle_rpc(method, params)
             .map_err(|e| NodeError::Rpc {
                 method: method.to_string(),
                 code: e.code,
                 message: e.message,
-            })?;
+            })
+    }
+
+    fn call<T: DeserializeOwned>(&self, method: &str, params: Value) -> Result<T, NodeError> {
+        let value = self.call_value(method, &params)?;
         serde_json::from_value(value).map_err(|e| NodeError::Malformed {
             method: method.to_string(),
             message: e.to_string(),
@@ -84,6 +93,61 @@ impl Node for SimNode {
     async fn clboss_unmanage(&self, peer_id: &str, tags: &str) -> Result<(), NodeError> {
         self.call::<Value>("clboss-unmanage", json!({"nodeid": peer_id, "tags": tags}))
             .map(|_| ())
+    }
+}
+
+impl RawRpc for SimNode {
+    async fn call_raw(&self, method: &str, params: Value) -> Result<Value, NodeError> {
+        self.call_value(method, &params)
+    }
+}
+
+impl RebalanceExecutor for SimNode {
+    async fn create_job(&self, spec: &JobSpec) -> Result<(), ExecutorError> {
+        ops::create_job(self, spec).await
+    }
+
+    async fn start(&self, short_channel_id: &str) -> Result<StartReport, ExecutorError> {
+        ops::start(self, short_channel_id).await
+    }
+
+    async fn stop(&self, short_channel_id: &str) -> Result<StopReport, ExecutorError> {
+        ops::stop(self, Some(short_channel_id)).await
+    }
+
+    async fn stop_all(&self) -> Result<StopReport, ExecutorError> {
+        ops::stop(self, None).await
+    }
+
+    async fn delete(&self, short_channel_id: &str) -> Result<(), ExecutorError> {
+        ops::delete(self, Some(short_channel_id)).await
+    }
+
+    async fn delete_all(&self) -> Result<(), ExecutorError> {
+        ops::delete(self, None).await
+    }
+
+    async fn jobs(&self) -> Result<Vec<JobInfo>, ExecutorError> {
+        ops::jobs(self).await
+    }
+
+    async fn overview(&self) -> Result<Vec<JobOverview>, ExecutorError> {
+        ops::overview(self).await
+    }
+
+    async fn stats(&self, short_channel_id: &str) -> Result<JobStats, ExecutorError> {
+        ops::stats(self, short_channel_id).await
+    }
+
+    async fn except_peers(&self) -> Result<Vec<String>, ExecutorError> {
+        ops::except_peers(self).await
+    }
+
+    async fn set_except_peers(
+        &self,
+        peer_ids: &[String],
+    ) -> Result<ExceptPeersChange, ExecutorError> {
+        ops::set_except_peers(self, peer_ids).await
     }
 }
 

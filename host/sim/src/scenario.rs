@@ -10,6 +10,7 @@
 use crate::feerate::FeerateParams;
 use crate::ids::{NodeKeys, mix64};
 use crate::sampling::Draws;
+use crate::sling::SlingParams;
 
 /// 2026-01-01T00:00:00Z: a fixed, recognisable default start.
 pub const DEFAULT_START_TIME_SECS: u64 = 1_767_225_600;
@@ -140,6 +141,19 @@ impl PluginSpec {
             dynamic,
         }
     }
+
+    /// sling as it is usually installed (a dynamic plugin named `sling`):
+    /// with it in the scenario, the simulated lightningd answers sling's methods.
+    pub fn sling() -> PluginSpec {
+        PluginSpec::new("/usr/local/libexec/c-lightning/plugins/sling", true)
+    }
+
+    /// Whether this plugin is sling: its file name is `sling` or ends in
+    /// `-sling` (e.g. `cln-sling`), the names sling is built and packaged under.
+    pub fn is_sling(&self) -> bool {
+        let file = self.name.rsplit('/').next().unwrap_or(&self.name);
+        file == "sling" || file.ends_with("-sling")
+    }
 }
 
 /// Everything a run starts from.
@@ -156,7 +170,10 @@ pub struct Scenario {
     pub feerate: FeerateParams,
     pub traffic: TrafficParams,
     /// Plugins other than ours that `plugin list` reports (none by default).
+    /// With [`PluginSpec::sling`] among them, sling's methods are answered.
     pub other_plugins: Vec<PluginSpec>,
+    /// How the simulated sling's rebalances go (used only when sling is listed).
+    pub sling: SlingParams,
     /// Confirmed on-chain wallet outputs (`listfunds.outputs`).
     pub wallet_outputs_sat: Vec<u64>,
     /// Settled forwards to pre-generate before the start (history for ingestion).
@@ -180,6 +197,7 @@ impl Scenario {
             feerate: FeerateParams::default(),
             traffic: TrafficParams::default(),
             other_plugins: Vec::new(),
+            sling: SlingParams::default(),
             wallet_outputs_sat: vec![2_500_000, 750_000],
             historical_forwards: 0,
             history_days: 90,
@@ -318,6 +336,14 @@ impl Scenario {
         s
     }
 
+    /// The same scenario with sling installed (no scenario has it unless asked).
+    pub fn with_sling(mut self) -> Scenario {
+        if !self.other_plugins.iter().any(PluginSpec::is_sling) {
+            self.other_plugins.push(PluginSpec::sling());
+        }
+        self
+    }
+
     /// The channel with this label, if any.
     pub fn channel(&self, label: &str) -> Option<&ChannelSpec> {
         self.channels.iter().find(|c| c.label == label)
@@ -346,6 +372,20 @@ mod tests {
         assert_eq!(scids.len(), 8);
         assert!(s.channel("depleting-sink").is_some());
         assert_eq!(s, Scenario::default_node(1));
+        // sling only when asked for.
+        assert!(s.other_plugins.is_empty());
+        let with = s.with_sling();
+        assert_eq!(with.other_plugins, vec![PluginSpec::sling()]);
+        assert_eq!(with.clone().with_sling(), with);
+    }
+
+    #[test]
+    fn sling_is_recognised_by_file_name() {
+        assert!(PluginSpec::sling().is_sling());
+        assert!(PluginSpec::new("/opt/plugins/cln-sling", true).is_sling());
+        assert!(PluginSpec::new("sling", true).is_sling());
+        assert!(!PluginSpec::new("/opt/plugins/clboss", false).is_sling());
+        assert!(!PluginSpec::new("/opt/sling/clboss", false).is_sling());
     }
 
     #[test]

@@ -57,6 +57,10 @@ impl RpcError {
 
 impl From<revops_sim::SimRpcError> for RpcError {
     fn from(e: revops_sim::SimRpcError) -> Self {
-        RpcError::new(e.code, e.message)
+        RpcError {
+            code: e.code,
+            message: e.message,
+            data: e.data,
+        }
     }
 }

@@ -13,6 +13,13 @@ pub(crate) fn iso8601_utc(secs: u64) -> String {
     )
 }
 
+/// `YYYY-MM-DD HH:MM:SS`, the node's local time as sling prints it (the
+/// simulated node's time zone is UTC).
+pub(crate) fn local_datetime(secs: u64) -> String {
+    let iso = iso8601_utc(secs);
+    format!("{} {}", &iso[..10], &iso[11..19])
+}
+
 /// Howard Hinnant's days-since-epoch → (year, month, day), proleptic Gregorian.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -36,5 +43,6 @@ mod tests {
         assert_eq!(iso8601_utc(1_738_000_000), "2025-01-27T17:46:40.000Z");
         assert_eq!(iso8601_utc(1_767_225_600), "2026-01-01T00:00:00.000Z");
         assert_eq!(iso8601_utc(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(local_datetime(1_767_225_600 + 3_723), "2026-01-01 01:02:03");
     }
 }

@@ -8,10 +8,12 @@
 //!   `setchannel` changes state.
 //! - Errors carry lightningd's codes: -32601 unknown method, -32602 bad params,
 //!   -1 for lightningd refusing (e.g. no active channel), -3 for plugin control.
+//! - sling's methods are answered only when the scenario lists sling (see
+//!   `rpc/sling/`); without it they are unknown commands, as in lightningd.
 
 mod channels;
 mod feerates;
-mod format;
+pub(crate) mod format;
 mod forwards;
 mod funds;
 mod getinfo;
@@ -20,9 +22,12 @@ pub(crate) mod params;
 mod peers;
 mod plugin;
 mod setchannel;
+pub(crate) mod sling;
 
 use crate::network::SimNetwork;
 use serde_json::Value;
+
+pub use sling::SLING_METHODS;
 
 /// The lightningd version the simulator claims to be.
 pub const SIM_LIGHTNINGD_VERSION: &str = "v26.06.6";
@@ -37,6 +42,9 @@ pub(crate) const PLUGIN_ERROR: i64 = -3;
 pub struct SimRpcError {
     pub code: i64,
     pub message: String,
+    /// The error's `data` member: `None` = absent (lightningd's own errors),
+    /// `Some(Value::Null)` = an explicit `"data": null` (sling's errors).
+    pub data: Option<Value>,
 }
 
 impl SimRpcError {
@@ -44,11 +52,22 @@ impl SimRpcError {
         SimRpcError {
             code,
             message: message.into(),
+            data: None,
         }
+    }
+
+    /// The error object as it appears in a JSON-RPC reply.
+    pub fn to_json(&self) -> Value {
+        let mut v = serde_json::json!({"code": self.code, "message": self.message});
+        if let Some(data) = &self.data {
+            v["data"] = data.clone();
+        }
+        v
     }
 }
 
-/// The methods `handle_rpc` answers.
+/// The methods `handle_rpc` answers (sling's, [`SLING_METHODS`], only when
+/// the scenario lists sling).
 pub const SIM_METHODS: &[&str] = &[
     "getinfo",
     "listpeerchannels",
@@ -79,10 +98,19 @@ impl SimNetwork {
             "listfunds" => funds::listfunds(self, params),
             "plugin" => plugin::plugin(self, params),
             "listconfigs" => listconfigs::listconfigs(self, params),
-            other => Err(SimRpcError::new(
-                METHOD_NOT_FOUND,
-                format!("Unknown command '{other}'"),
-            )),
+            other => {
+                let answered = if self.sling_present() {
+                    sling::dispatch(self, other, params)
+                } else {
+                    None
+                };
+                answered.unwrap_or_else(|| {
+                    Err(SimRpcError::new(
+                        METHOD_NOT_FOUND,
+                        format!("Unknown command '{other}'"),
+                    ))
+                })
+            }
         }
     }
 

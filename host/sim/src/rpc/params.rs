@@ -139,10 +139,7 @@ fn parse_msat(v: &Value) -> Option<u64> {
 }
 
 pub(crate) fn invalid(message: String) -> SimRpcError {
-    SimRpcError {
-        code: INVALID_PARAMS,
-        message,
-    }
+    SimRpcError::new(INVALID_PARAMS, message)
 }
 
 /// lightningd's `command_fail_badparam` wording (non-developer mode).
