@@ -16,3 +16,4 @@ mod lifecycle;
 mod lightningd_trouble;
 mod peer_policies;
 mod sandbox;
+mod thompson;

@@ -30,6 +30,11 @@ impl Guest {
     }
 }
 
+/// Path dependencies the guests share (directories relative to the
+/// workspace root): not built on their own, but a change in them changes
+/// the guests.
+pub const SHARED_CRATE_DIRS: &[&str] = &["policies/fee-model"];
+
 const fn hostile(feature: &'static str, artifact: &'static str) -> Guest {
     Guest {
         package: "revops-test-hostile",
@@ -45,6 +50,12 @@ pub const GUESTS: &[Guest] = &[
         crate_dir: "policies/fee-alpha",
         feature: None,
         artifact: "fee_alpha.component.wasm",
+    },
+    Guest {
+        package: "revops-fee-thompson",
+        crate_dir: "policies/fee-thompson",
+        feature: None,
+        artifact: "fee_thompson.component.wasm",
     },
     hostile("infinite-loop", "hostile_infinite_loop.component.wasm"),
     hostile("memory-bomb", "hostile_memory_bomb.component.wasm"),

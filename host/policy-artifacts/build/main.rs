@@ -20,7 +20,7 @@ mod nested;
 mod paths;
 
 use anyhow::Context;
-use guests::GUESTS;
+use guests::{GUESTS, SHARED_CRATE_DIRS};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -69,6 +69,7 @@ fn emit_rerun_lines(root: &Path) {
     for dir in GUESTS
         .iter()
         .map(|g| g.crate_dir)
+        .chain(SHARED_CRATE_DIRS.iter().copied())
         .collect::<std::collections::BTreeSet<_>>()
     {
         let crate_dir = root.join(dir);

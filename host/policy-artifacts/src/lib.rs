@@ -6,17 +6,23 @@
 //!
 //! Invariants:
 //! - Every constant is a complete, validated component (not a core module).
-//! - [`FEE_ALPHA`] imports nothing but `revops:policy` interfaces (no WASI).
+//! - [`FEE_ALPHA`] and [`FEE_THOMPSON`] import nothing but `revops:policy`
+//!   interfaces (no WASI).
 //! - [`hostile`] components are for containment tests only: loading one in
 //!   production is a bug.
 
 /// The default fee policy, `fee-alpha` (crate `revops-fee-alpha`).
 pub const FEE_ALPHA: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fee_alpha.component.wasm"));
 
+/// Gaussian Thompson sampling with an AIMD overlay, `fee-thompson` (crate
+/// `revops-fee-thompson`), selectable per peer or as the node default.
+pub const FEE_THOMPSON: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/fee_thompson.component.wasm"));
+
 /// Every built-in fee policy, the default first. The plugin loads them all
 /// at start-up; a `.wasm` file of the same name in the policy directory
 /// replaces one.
-pub const BUILT_IN: &[&[u8]] = &[FEE_ALPHA];
+pub const BUILT_IN: &[&[u8]] = &[FEE_ALPHA, FEE_THOMPSON];
 
 /// Deliberately misbehaving fee policies (crate `revops-test-hostile`), one
 /// per failure kind the runtime must contain. Their `metadata` is valid

@@ -1,14 +1,15 @@
 //! Checks on the embedded components: they are components (not core
 //! modules), and they import only the `revops:policy` interfaces.
 
-use super::{FEE_ALPHA, hostile};
+use super::{BUILT_IN, FEE_ALPHA, FEE_THOMPSON, hostile};
 use wasmparser::{Parser, Payload};
 
 /// `\0asm`, version 0x0d, layer 1: the component-model preamble.
 const COMPONENT_PREAMBLE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 
-const ALL: [(&str, &[u8]); 6] = [
+const ALL: [(&str, &[u8]); 7] = [
     ("fee-alpha", FEE_ALPHA),
+    ("fee-thompson", FEE_THOMPSON),
     ("infinite-loop", hostile::INFINITE_LOOP),
     ("memory-bomb", hostile::MEMORY_BOMB),
     ("panic", hostile::PANIC),
@@ -67,16 +68,25 @@ fn every_artifact_imports_only_revops_policy_interfaces() {
 }
 
 #[test]
-fn fee_alpha_imports_the_host_log_and_exports_the_fee_strategy() {
-    let (imports, exports) = component_interface(FEE_ALPHA);
-    assert!(
-        imports.contains(&"revops:policy/host@0.1.0".to_owned()),
-        "{imports:?}"
-    );
-    for export in [
-        "revops:policy/metadata@0.1.0",
-        "revops:policy/fee-strategy@0.1.0",
-    ] {
-        assert!(exports.contains(&export.to_owned()), "{exports:?}");
+fn built_in_policies_import_the_host_log_and_export_the_fee_strategy() {
+    for (name, bytes) in [("fee-alpha", FEE_ALPHA), ("fee-thompson", FEE_THOMPSON)] {
+        let (imports, exports) = component_interface(bytes);
+        assert!(
+            imports.contains(&"revops:policy/host@0.1.0".to_owned()),
+            "{name}: {imports:?}"
+        );
+        for export in [
+            "revops:policy/metadata@0.1.0",
+            "revops:policy/fee-strategy@0.1.0",
+        ] {
+            assert!(exports.contains(&export.to_owned()), "{name}: {exports:?}");
+        }
     }
+}
+
+#[test]
+fn built_in_lists_every_fee_policy_once_the_default_first() {
+    assert_eq!(BUILT_IN.len(), 2);
+    assert_eq!(BUILT_IN[0], FEE_ALPHA, "fee-alpha is the default");
+    assert_eq!(BUILT_IN[1], FEE_THOMPSON);
 }

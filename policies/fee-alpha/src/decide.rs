@@ -14,15 +14,11 @@ use crate::model::{FeeDecision, FeeInput, step};
 use crate::rules::{congestion, hill_climb, scarcity, vegas};
 use crate::state::PolicyState;
 use crate::units::{Bounds, local_ratio, round_ppm};
-
-/// How far the channel's fee may be from the fee we returned last time and
-/// still count as ours (host hysteresis can leave a small difference).
-const OWN_FEE_TOLERANCE_PPM: u32 = 5;
-const OWN_FEE_TOLERANCE_FRACTION: f64 = 0.10;
+use revops_fee_model::is_own_fee;
 
 /// Decides the fee for one channel.
 pub fn decide(input: &FeeInput) -> FeeDecision {
-    let bounds = working_bounds(input);
+    let bounds = input.working_bounds();
     let mut state = PolicyState::decode_or_fresh(input.state.as_deref());
     let local = local_ratio(input.local_msat, input.capacity_msat);
 
@@ -114,20 +110,6 @@ fn overlay(
     }
 }
 
-/// The range this policy decides in: the host's bounds, narrowed to its
-/// guidance when there is some. Guidance never widens the bounds.
-fn working_bounds(input: &FeeInput) -> Bounds {
-    let bounds = Bounds::sanitised(input.floor_ppm, input.ceiling_ppm);
-    match input.guidance {
-        None => bounds,
-        Some(guidance) => {
-            let floor_ppm = bounds.clamp(guidance.floor_ppm);
-            let ceiling_ppm = bounds.clamp(guidance.ceiling_ppm).max(floor_ppm);
-            Bounds::sanitised(floor_ppm, ceiling_ppm)
-        }
-    }
-}
-
 /// Fees earned, weighted by how reliably the peer's forwards settle (the
 /// reference's reputation weighting): revenue that depends on a flaky peer
 /// counts for less when the climber judges a move.
@@ -146,15 +128,8 @@ fn reputation_weighted_msat(input: &FeeInput) -> u64 {
 /// fee (operator, another tool): follow it.
 fn tracked_base_ppm(state: &PolicyState, channel_fee_ppm: u32) -> u32 {
     match (state.base_fee_ppm, state.last_fee_ppm) {
-        (Some(base_ppm), Some(last_fee_ppm)) => {
-            let tolerance_ppm = OWN_FEE_TOLERANCE_PPM.max(round_ppm(
-                f64::from(last_fee_ppm) * OWN_FEE_TOLERANCE_FRACTION,
-            ));
-            if channel_fee_ppm.abs_diff(last_fee_ppm) <= tolerance_ppm {
-                base_ppm
-            } else {
-                channel_fee_ppm
-            }
+        (Some(base_ppm), Some(last_fee_ppm)) if is_own_fee(channel_fee_ppm, last_fee_ppm) => {
+            base_ppm
         }
         _ => channel_fee_ppm,
     }

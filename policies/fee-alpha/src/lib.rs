@@ -17,10 +17,12 @@
 mod decide;
 mod explain;
 mod model;
-mod prng;
 mod rules;
 mod state;
 mod units;
+
+/// The seed-driven PRNG, shared with the other built-in policies.
+use revops_fee_model::prng;
 
 #[cfg(target_arch = "wasm32")]
 mod guest;

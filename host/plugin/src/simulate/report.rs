@@ -1,6 +1,12 @@
-//! The readable report `simulate` prints.
+//! What one policy's run did, channel by channel: the detailed report
+//! `simulate` prints for a single policy, and the source of that policy's
+//! row when several are compared.
+//!
+//! Invariant: everything here is recorded from the simulated network and the
+//! engine's cycle reports at simulated times, so equal runs give equal reports.
 
 use super::SimulateArgs;
+use super::compare::{Row, is_depleted};
 use revops_engine::{ChannelAction, FeeCycleReport};
 use revops_sim::{Scenario, SimNetwork};
 use std::collections::BTreeMap;
@@ -22,6 +28,8 @@ struct ChannelLine {
     revenue_msat: u64,
     forwards: u64,
     local_failures: u64,
+    /// Daily samples at which the channel was depleted.
+    days_depleted: u32,
     steps: BTreeMap<String, u32>,
 }
 
@@ -29,6 +37,8 @@ struct ChannelLine {
 pub struct Report {
     header: String,
     days: u32,
+    /// How many times `record_day` sampled the network.
+    day_samples: u32,
     channels: BTreeMap<String, ChannelLine>,
     order: Vec<String>,
     policy_failures: u32,
@@ -74,6 +84,7 @@ impl Report {
         Report {
             header,
             days: args.days,
+            day_samples: 0,
             channels,
             order,
             policy_failures: 0,
@@ -107,14 +118,18 @@ impl Report {
     }
 
     pub(super) fn record_day(&mut self, network: &SimNetwork) {
+        self.day_samples += 1;
         for c in network.channels() {
             if let Some(line) = self.channels.get_mut(&c.short_channel_id) {
                 line.fee_path_ppm.push(c.fee_ppm);
+                if is_depleted(c.local_msat, c.capacity_msat) {
+                    line.days_depleted += 1;
+                }
             }
         }
     }
 
-    pub(super) fn finish(&mut self, network: &SimNetwork, baseline_revenue_msat: u64) {
+    pub(super) fn finish(&mut self, network: &SimNetwork) {
         for c in network.channels() {
             if let Some(line) = self.channels.get_mut(&c.short_channel_id) {
                 line.end_local_msat = c.local_msat;
@@ -125,10 +140,35 @@ impl Report {
             }
         }
         self.total_revenue_msat = network.total_fees_earned_msat();
+    }
+
+    /// What the same seed earned with fees left alone (the detailed report's comparison).
+    pub(super) fn set_baseline_revenue_msat(&mut self, baseline_revenue_msat: u64) {
         self.baseline_revenue_msat = baseline_revenue_msat;
     }
 
-    #[cfg(test)]
+    /// This run as one row of a comparison; `policy_ran` is false for `static`.
+    pub(super) fn comparison_row(&self, policy: String, policy_ran: bool) -> Row {
+        let lines = || self.order.iter().filter_map(|scid| self.channels.get(scid));
+        Row {
+            policy,
+            revenue_msat: self.total_revenue_msat,
+            fee_changes: lines().map(|c| u64::from(c.fee_changes)).sum(),
+            channels: self.channels.len(),
+            days: self.days,
+            depleted_at_end: lines()
+                .filter(|c| is_depleted(c.end_local_msat, c.capacity_msat))
+                .count(),
+            channel_days_depleted: lines().map(|c| u64::from(c.days_depleted)).sum(),
+            day_samples: self.day_samples,
+            forwards: lines().map(|c| c.forwards).sum(),
+            local_failures: lines().map(|c| c.local_failures).sum(),
+            policy_failures: policy_ran.then_some(self.policy_failures),
+            cycle_errors: self.cycle_errors.clone(),
+            channel_revenue_msat: lines().map(|c| (c.label.clone(), c.revenue_msat)).collect(),
+        }
+    }
+
     pub fn total_revenue_msat(&self) -> u64 {
         self.total_revenue_msat
     }

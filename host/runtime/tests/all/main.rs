@@ -2,6 +2,7 @@
 //! wasmtime does): real components in, classified failures out.
 
 mod fee_alpha;
+mod fee_thompson;
 mod guest;
 mod hostile;
 mod limits;
