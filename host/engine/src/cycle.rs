@@ -170,10 +170,9 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
         let channels = self.node.list_channels().await?;
         self.settle_pending_changes(&channels)?;
         let forwards_ingested = ingest_forwards(self.node.as_ref(), &self.store).await?;
-        self.store
-            .mark_channels_seen(channels.iter().map(|c| c.short_channel_id.as_str()), now)?;
         let feerates = self.feerates(now).await?;
-        let signals = self.signals(now)?;
+        let mut signals = self.signals(now)?;
+        self.note_new_channels(&channels, &mut signals, now)?;
         let peer_policies: HashMap<String, PeerPolicy> = self
             .store
             .peer_policies()?
@@ -518,6 +517,38 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             awake.1.push(input);
         }
         awake
+    }
+
+    /// Remember when channels were first seen (only those not known yet, so
+    /// a steady node writes nothing here).
+    fn note_new_channels(
+        &self,
+        channels: &[revops_core::ChannelSnapshot],
+        signals: &mut Signals,
+        now: u64,
+    ) -> Result<(), EngineError> {
+        let unseen: Vec<&str> = channels
+            .iter()
+            .map(|c| c.short_channel_id.as_str())
+            .filter(|scid| {
+                signals
+                    .activity
+                    .get(*scid)
+                    .is_none_or(|a| a.first_seen_at.is_none())
+            })
+            .collect();
+        if unseen.is_empty() {
+            return Ok(());
+        }
+        self.store.mark_channels_seen(unseen.iter().copied(), now)?;
+        for scid in unseen {
+            signals
+                .activity
+                .entry(scid.to_string())
+                .or_default()
+                .first_seen_at = Some(now);
+        }
+        Ok(())
     }
 
     /// What guidance needs from the store, for every channel at once.
