@@ -57,6 +57,12 @@ pub const GUESTS: &[Guest] = &[
         feature: None,
         artifact: "fee_thompson.component.wasm",
     },
+    Guest {
+        package: "revops-rebalance-ev",
+        crate_dir: "policies/rebalance-ev",
+        feature: None,
+        artifact: "rebalance_ev.component.wasm",
+    },
     hostile("infinite-loop", "hostile_infinite_loop.component.wasm"),
     hostile("memory-bomb", "hostile_memory_bomb.component.wasm"),
     hostile("panic", "hostile_panic.component.wasm"),

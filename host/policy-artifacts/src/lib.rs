@@ -1,13 +1,17 @@
 //! The built-in policies as WebAssembly components, embedded in the binary.
 //!
 //! The build script compiles each guest crate in `policies/` for
-//! `wasm32-unknown-unknown` and encodes it as a component of the WIT world
-//! `revops:policy/fee-policy@0.1.0`; this crate only embeds the results.
+//! `wasm32-unknown-unknown` and encodes it as a component of its WIT world
+//! (`revops:policy/fee-policy@0.1.1` for fee policies,
+//! `revops:policy/rebalance-policy@0.1.1` for rebalance scorers); this crate
+//! only embeds the results.
 //!
 //! Invariants:
 //! - Every constant is a complete, validated component (not a core module).
-//! - [`FEE_ALPHA`] and [`FEE_THOMPSON`] import nothing but `revops:policy`
-//!   interfaces (no WASI).
+//! - [`FEE_ALPHA`], [`FEE_THOMPSON`] and [`REBALANCE_EV`] import nothing but
+//!   `revops:policy` interfaces (no WASI).
+//! - [`BUILT_IN`] lists fee policies only and [`BUILT_IN_SCORERS`] rebalance
+//!   scorers only: callers pick a list by role.
 //! - [`hostile`] components are for containment tests only: loading one in
 //!   production is a bug.
 
@@ -23,6 +27,15 @@ pub const FEE_THOMPSON: &[u8] =
 /// at start-up; a `.wasm` file of the same name in the policy directory
 /// replaces one.
 pub const BUILT_IN: &[&[u8]] = &[FEE_ALPHA, FEE_THOMPSON];
+
+/// The reference rebalancer's expected-value model with optional Kelly
+/// sizing, `rebalance-ev` (crate `revops-rebalance-ev`): the default
+/// rebalance scorer. Exports only the rebalance-scorer role.
+pub const REBALANCE_EV: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/rebalance_ev.component.wasm"));
+
+/// Every built-in rebalance scorer, the default first.
+pub const BUILT_IN_SCORERS: &[&[u8]] = &[REBALANCE_EV];
 
 /// Deliberately misbehaving fee policies (crate `revops-test-hostile`), one
 /// per failure kind the runtime must contain. Their `metadata` is valid

@@ -1,15 +1,16 @@
 //! Checks on the embedded components: they are components (not core
 //! modules), and they import only the `revops:policy` interfaces.
 
-use super::{BUILT_IN, FEE_ALPHA, FEE_THOMPSON, hostile};
+use super::{BUILT_IN, BUILT_IN_SCORERS, FEE_ALPHA, FEE_THOMPSON, REBALANCE_EV, hostile};
 use wasmparser::{Parser, Payload};
 
 /// `\0asm`, version 0x0d, layer 1: the component-model preamble.
 const COMPONENT_PREAMBLE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 
-const ALL: [(&str, &[u8]); 7] = [
+const ALL: [(&str, &[u8]); 8] = [
     ("fee-alpha", FEE_ALPHA),
     ("fee-thompson", FEE_THOMPSON),
+    ("rebalance-ev", REBALANCE_EV),
     ("infinite-loop", hostile::INFINITE_LOOP),
     ("memory-bomb", hostile::MEMORY_BOMB),
     ("panic", hostile::PANIC),
@@ -72,16 +73,45 @@ fn built_in_policies_import_the_host_log_and_export_the_fee_strategy() {
     for (name, bytes) in [("fee-alpha", FEE_ALPHA), ("fee-thompson", FEE_THOMPSON)] {
         let (imports, exports) = component_interface(bytes);
         assert!(
-            imports.contains(&"revops:policy/host@0.1.0".to_owned()),
+            imports.contains(&"revops:policy/host@0.1.1".to_owned()),
             "{name}: {imports:?}"
         );
         for export in [
-            "revops:policy/metadata@0.1.0",
-            "revops:policy/fee-strategy@0.1.0",
+            "revops:policy/metadata@0.1.1",
+            "revops:policy/fee-strategy@0.1.1",
         ] {
             assert!(exports.contains(&export.to_owned()), "{name}: {exports:?}");
         }
+        assert!(
+            !exports.iter().any(|e| e.contains("rebalance-scorer")),
+            "{name}: {exports:?}"
+        );
     }
+}
+
+#[test]
+fn the_built_in_scorer_exports_only_the_rebalance_scorer_role() {
+    let (imports, exports) = component_interface(REBALANCE_EV);
+    assert!(
+        imports.contains(&"revops:policy/host@0.1.1".to_owned()),
+        "{imports:?}"
+    );
+    for export in [
+        "revops:policy/metadata@0.1.1",
+        "revops:policy/rebalance-scorer@0.1.1",
+    ] {
+        assert!(exports.contains(&export.to_owned()), "{exports:?}");
+    }
+    assert!(
+        !exports.iter().any(|e| e.contains("fee-strategy")),
+        "{exports:?}"
+    );
+}
+
+#[test]
+fn built_in_scorers_are_listed_apart_from_fee_policies() {
+    assert_eq!(BUILT_IN_SCORERS, [REBALANCE_EV]);
+    assert!(!BUILT_IN.contains(&REBALANCE_EV));
 }
 
 #[test]

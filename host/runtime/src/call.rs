@@ -13,7 +13,9 @@
 
 use wasmtime::Store;
 
-use crate::bindings::v0_1::{ChannelFeeInput, FeeDecision, FeePolicyPre, PolicyMetadata};
+use wasmtime::component::InstancePre;
+
+use crate::bindings::v0_1::{ChannelFeeInput, FeeDecision, PolicyMetadata, Role, metadata};
 use crate::engine::PolicyRuntime;
 use crate::failure::{FailureKind, PolicyFailure, StoreEvidence, classify};
 use crate::host_log::{HostLog, truncate_on_char_boundary};
@@ -45,34 +47,34 @@ pub(crate) struct PolicyStore {
 }
 
 /// A store prepared for one call, plus what is needed to explain a failure.
-struct CallStore {
-    store: Store<PolicyStore>,
+pub(crate) struct CallStore {
+    pub(crate) store: Store<PolicyStore>,
     evidence: StoreEvidence,
 }
 
 impl CallStore {
     /// The failure for `err`, using what the store observed.
-    fn fail(&mut self, err: &wasmtime::Error) -> PolicyFailure {
+    pub(crate) fn fail(&mut self, err: &wasmtime::Error) -> PolicyFailure {
         self.evidence.denied_memory_bytes = self.store.data().limiter.denied_memory_bytes;
         classify(err, &self.evidence)
     }
 
     /// Fuel spent so far.
-    fn fuel_used(&self) -> u64 {
+    pub(crate) fn fuel_used(&self) -> u64 {
         let left = self.store.get_fuel().unwrap_or(0);
         self.evidence.fuel_budget.saturating_sub(left)
     }
 
     /// Ends the call's logging (reporting dropped lines once).
-    fn finish_log(&mut self) -> u32 {
+    pub(crate) fn finish_log(&mut self) -> u32 {
         self.store.data_mut().log.finish()
     }
 }
 
 impl PolicyRuntime {
-    /// A fresh store for a call over `channels` channels, tagged `tag` in
-    /// the log.
-    fn call_store(&self, tag: &str, channels: usize) -> CallStore {
+    /// A fresh store for a call with `fuel_budget` fuel, tagged `tag` in the
+    /// log.
+    pub(crate) fn call_store(&self, tag: &str, fuel_budget: u64) -> CallStore {
         let limits = &self.limits;
         let data = PolicyStore {
             limiter: PolicyLimiter::new(limits),
@@ -80,7 +82,6 @@ impl PolicyRuntime {
         };
         let mut store = Store::new(&self.engine, data);
         store.limiter(|data| &mut data.limiter);
-        let fuel_budget = limits.fuel_for_batch(channels);
         // Cannot fail: fuel consumption is enabled on the engine.
         let _ = store.set_fuel(fuel_budget);
         store.set_epoch_deadline(self.epoch_deadline_ticks());
@@ -99,13 +100,14 @@ impl PolicyRuntime {
     /// Calls `metadata` (used once, at load) under the batch-base limits.
     pub(crate) fn call_metadata(
         &self,
-        pre: &FeePolicyPre<PolicyStore>,
+        pre: &InstancePre<PolicyStore>,
+        indices: &metadata::GuestIndices,
         tag: &str,
     ) -> Result<PolicyMetadata, PolicyFailure> {
-        let mut call = self.call_store(tag, 0);
-        let result = pre.instantiate(&mut call.store).and_then(|bindings| {
-            bindings
-                .revops_policy_metadata()
+        let mut call = self.call_store(tag, self.limits.fuel_for_batch(0));
+        let result = pre.instantiate(&mut call.store).and_then(|instance| {
+            indices
+                .load(&mut call.store, &instance)?
                 .call_metadata(&mut call.store)
         });
         call.finish_log();
@@ -114,18 +116,23 @@ impl PolicyRuntime {
 
     /// Decides fees for a batch of channels in a fresh instance of `policy`.
     /// Blocks for at most the wall-clock limit; call from `spawn_blocking`.
+    /// A policy without the fee-strategy role fails with
+    /// [`FailureKind::MissingRole`] before anything runs.
     pub fn decide_fees(
         &self,
         policy: &LoadedPolicy,
         inputs: &[ChannelFeeInput],
     ) -> Result<FeeBatch, PolicyFailure> {
-        let mut call = self.call_store(policy.tag(), inputs.len());
+        let indices = policy
+            .fee_strategy()
+            .ok_or_else(|| missing_role(policy, Role::FeeStrategy))?;
+        let mut call = self.call_store(policy.tag(), self.limits.fuel_for_batch(inputs.len()));
         let result = policy
             .pre()
             .instantiate(&mut call.store)
-            .and_then(|bindings| {
-                bindings
-                    .revops_policy_fee_strategy()
+            .and_then(|instance| {
+                indices
+                    .load(&mut call.store, &instance)?
                     .call_decide_fees(&mut call.store, inputs)
             });
         let logs_dropped = call.finish_log();
@@ -146,6 +153,20 @@ impl PolicyRuntime {
             Err(err) => Err(call.fail(&err)),
         }
     }
+}
+
+/// The failure for calling `role` on a policy that does not implement it.
+pub(crate) fn missing_role(policy: &LoadedPolicy, role: Role) -> PolicyFailure {
+    let has: Vec<&str> = policy.roles().iter().map(|r| r.as_str()).collect();
+    PolicyFailure::new(
+        FailureKind::MissingRole,
+        format!(
+            "policy {} does not implement the {} role (it implements: {})",
+            policy.tag(),
+            role.as_str(),
+            has.join(", ")
+        ),
+    )
 }
 
 /// Checks a batch against the contract (see module docs); truncates reasons.

@@ -21,7 +21,7 @@ use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
-use crate::bindings::v0_1::FeePolicy;
+use crate::bindings::v0_1::AllRoles;
 use crate::call::PolicyStore;
 use crate::host_log::HostLog;
 use crate::limits::Limits;
@@ -67,7 +67,7 @@ impl PolicyRuntime {
         let engine =
             Engine::new(&engine_config()).map_err(|e| RuntimeError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
-        FeePolicy::add_to_linker::<PolicyStore, HasSelf<HostLog>>(&mut linker, |store| {
+        AllRoles::add_to_linker::<PolicyStore, HasSelf<HostLog>>(&mut linker, |store| {
             &mut store.log
         })
         .map_err(|e| RuntimeError::Linker(format!("{e:#}")))?;

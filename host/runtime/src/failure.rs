@@ -10,8 +10,10 @@
 //! 3. any other trap or runtime error → `Trap`, with the innermost wasm frame
 //!    when a backtrace is attached.
 //!
-//! `GuestError` (the guest returned `err(..)`) and `InvalidOutput` (the call
-//! succeeded but the answer breaks the contract) are built by the caller.
+//! `GuestError` (the guest returned `err(..)`), `InvalidOutput` (the call
+//! succeeded but the answer breaks the contract) and `MissingRole` (the host
+//! called a role the component does not export; nothing ran) are built by
+//! the caller.
 
 use std::fmt;
 
@@ -32,17 +34,21 @@ pub enum FailureKind {
     GuestError,
     /// The guest answered, but the answer breaks the contract.
     InvalidOutput,
+    /// The host asked for a role the component does not implement (see
+    /// `LoadedPolicy::roles`); the guest was not run.
+    MissingRole,
 }
 
 impl FailureKind {
     /// Every kind, in declaration order (for metrics registration).
-    pub const ALL: [FailureKind; 6] = [
+    pub const ALL: [FailureKind; 7] = [
         FailureKind::OutOfFuel,
         FailureKind::Interrupted,
         FailureKind::OutOfMemory,
         FailureKind::Trap,
         FailureKind::GuestError,
         FailureKind::InvalidOutput,
+        FailureKind::MissingRole,
     ];
 
     /// The kind's stable snake_case name, e.g. `"out_of_fuel"`.
@@ -54,6 +60,7 @@ impl FailureKind {
             FailureKind::Trap => "trap",
             FailureKind::GuestError => "guest_error",
             FailureKind::InvalidOutput => "invalid_output",
+            FailureKind::MissingRole => "missing_role",
         }
     }
 }
@@ -195,7 +202,8 @@ mod tests {
                 "out_of_memory",
                 "trap",
                 "guest_error",
-                "invalid_output"
+                "invalid_output",
+                "missing_role"
             ]
         );
     }

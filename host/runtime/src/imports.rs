@@ -10,12 +10,14 @@
 //!   version) means the guest was built against a contract this host does not
 //!   speak: `IncompatibleWit`, reported before any forbidden import so the
 //!   operator sees the root cause.
-//! - `revops:policy/metadata` and `revops:policy/fee-strategy` must be
-//!   exported on the `0.1` track.
+//! - `revops:policy/metadata` must be exported on the `0.1` track, and at
+//!   least one role interface (`fee-strategy`, `rebalance-scorer`): the roles
+//!   a component has are exactly the role interfaces it exports there.
 
 use wasmtime::Engine;
 use wasmtime::component::types::{self, ComponentItem};
 
+use crate::bindings::v0_1::Role;
 use crate::load::LoadError;
 
 /// The WIT package every policy is built against.
@@ -28,8 +30,23 @@ pub(crate) const SUPPORTED: &str = "revops:policy@0.1.x";
 
 /// Interfaces a policy may import.
 const ALLOWED_IMPORTS: [&str; 2] = ["host", "types"];
-/// Interfaces a fee policy must export.
-const REQUIRED_EXPORTS: [&str; 2] = ["metadata", "fee-strategy"];
+/// The interface every policy must export.
+const METADATA_EXPORT: &str = "metadata";
+/// The role interfaces this host calls, and the role each one implements.
+/// A policy must export at least one.
+const ROLE_EXPORTS: [(&str, Role); 2] = [
+    ("fee-strategy", Role::FeeStrategy),
+    ("rebalance-scorer", Role::RebalanceScorer),
+];
+
+/// What the import/export check found out about a component.
+#[derive(Debug)]
+pub(crate) struct Surface {
+    /// The component's import names.
+    pub(crate) imports: Vec<String>,
+    /// The roles whose interfaces it exports, in [`ROLE_EXPORTS`] order.
+    pub(crate) roles: Vec<Role>,
+}
 
 /// An interface name `namespace:package/interface@version`, split.
 #[derive(Debug, PartialEq, Eq)]
@@ -89,8 +106,8 @@ fn incompatible(name: &InterfaceName<'_>) -> LoadError {
 }
 
 /// Checks a compiled component's imports and exports. Returns the import
-/// names (for `LoadedPolicy::imports`).
-pub(crate) fn check(engine: &Engine, ty: &types::Component) -> Result<Vec<String>, LoadError> {
+/// names (for `LoadedPolicy::imports`) and the roles it exports.
+pub(crate) fn check(engine: &Engine, ty: &types::Component) -> Result<Surface, LoadError> {
     let imports: Vec<(&str, ComponentItem)> = ty
         .imports(engine)
         .map(|(name, item)| (name, item.ty))
@@ -127,26 +144,43 @@ pub(crate) fn check(engine: &Engine, ty: &types::Component) -> Result<Vec<String
         }
     }
 
-    // Pass 3: the role's exports are present on our track.
-    for required in REQUIRED_EXPORTS {
-        let present = export_names.iter().any(|name| {
+    // Pass 3: metadata and at least one role are exported on our track.
+    let exports_on_track = |interface: &str| {
+        export_names.iter().any(|name| {
             parse_interface_name(name).is_some_and(|parsed| {
                 parsed.package == PACKAGE
-                    && parsed.interface == required
+                    && parsed.interface == interface
                     && revops_track_ok(&parsed) == Some(true)
             })
+        })
+    };
+    if !exports_on_track(METADATA_EXPORT) {
+        return Err(LoadError::MissingExport {
+            export: format!("{PACKAGE}/{METADATA_EXPORT}@0.1.x"),
         });
-        if !present {
-            return Err(LoadError::MissingExport {
-                export: format!("{PACKAGE}/{required}@0.1.x"),
-            });
-        }
+    }
+    let roles: Vec<Role> = ROLE_EXPORTS
+        .iter()
+        .filter(|(interface, _)| exports_on_track(interface))
+        .map(|(_, role)| *role)
+        .collect();
+    if roles.is_empty() {
+        let any_of: Vec<String> = ROLE_EXPORTS
+            .iter()
+            .map(|(interface, _)| format!("{PACKAGE}/{interface}@0.1.x"))
+            .collect();
+        return Err(LoadError::MissingExport {
+            export: format!("a role interface ({})", any_of.join(" or ")),
+        });
     }
 
-    Ok(imports
-        .into_iter()
-        .map(|(name, _)| name.to_owned())
-        .collect())
+    Ok(Surface {
+        imports: imports
+            .into_iter()
+            .map(|(name, _)| name.to_owned())
+            .collect(),
+        roles,
+    })
 }
 
 /// For the `types` import: the first item that is not a type (the interface

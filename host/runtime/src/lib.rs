@@ -1,10 +1,13 @@
 //! The policy runtime: the one crate that knows wasmtime.
 //!
 //! A policy is a WebAssembly component built against `revops:policy@0.1.x`
-//! (world `fee-policy`, `wit/policy.wit`). This crate loads it
-//! ([`PolicyRuntime::load`]: size cap, compile, import check, link, metadata
-//! check, sha256) and calls it ([`PolicyRuntime::decide_fees`]: fresh store,
-//! fuel, epoch deadline, memory cap, output validation). Failures come back
+//! (`wit/policy.wit`) implementing one or more roles: world `fee-policy`,
+//! world `rebalance-policy` (since 0.1.1) or both (`all-roles`). This crate
+//! loads it ([`PolicyRuntime::load`]: size cap, compile, import check, role
+//! discovery, link, metadata check, sha256) and calls it
+//! ([`PolicyRuntime::decide_fees`], [`PolicyRuntime::score_rebalances`]:
+//! fresh store, fuel, epoch deadline, memory cap, output validation; a role
+//! the component lacks is a `missing_role` failure). Failures come back
 //! as a [`PolicyFailure`] whose [`FailureKind`] tells out-of-fuel, interrupt,
 //! out-of-memory, trap, guest error and invalid output apart; what the host
 //! does about them (fallbacks, quarantine) is the engine's business.
@@ -28,10 +31,12 @@ mod host_log;
 mod imports;
 mod limits;
 mod load;
+mod score;
 
 pub use bindings::v0_1::{
-    ChannelFeeInput, FeeBounds, FeeDecision, FeeGuidance, FeerateInfo, FlowState, LogLevel,
-    PolicyMetadata, Role, WIT_VERSION,
+    ChannelFeeInput, FeeBounds, FeeDecision, FeeGuidance, FeerateInfo, FlowState, KellyInput,
+    LogLevel, PolicyMetadata, RebalanceCandidate, RebalanceChannel, RebalanceVerdict, Role,
+    WIT_VERSION,
 };
 pub use call::{FeeBatch, MAX_REASON_BYTES, MAX_STEP_CHARS};
 pub use engine::{EPOCH_TICK_MS, PolicyRuntime, RuntimeError};
@@ -39,6 +44,7 @@ pub use failure::{FailureKind, PolicyFailure};
 pub use host_log::POLICY_LOG_TARGET;
 pub use limits::Limits;
 pub use load::{LoadError, LoadedPolicy, MAX_COMPONENT_BYTES};
+pub use score::RebalanceBatch;
 
 #[cfg(test)]
 mod tests {
@@ -53,5 +59,6 @@ mod tests {
         send_sync::<super::LoadError>();
         send_sync::<super::RuntimeError>();
         send_sync::<super::FeeBatch>();
+        send_sync::<super::RebalanceBatch>();
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! Invariants:
 //! - Every call into a guest (including `metadata` at load time) runs under a
-//!   fuel budget of `fuel_per_batch_base + fuel_per_channel × channels`, set
-//!   before instantiation, and an epoch deadline of `wall_clock_ms`.
+//!   fuel budget of `fuel_per_batch_base + fuel_per_channel × channels` (fee
+//!   batches) or `fuel_per_batch_base + fuel_per_candidate × candidates`
+//!   (rebalance scoring), set before instantiation, and an epoch deadline of
+//!   `wall_clock_ms`.
 //! - Linear memory is capped at `memory_bytes` per store; a denied grow traps
 //!   (`trap_on_grow_failure`) instead of letting the guest limp on, and the
 //!   denial is recorded so the failure is classified as out-of-memory even
@@ -19,8 +21,10 @@ pub struct Limits {
     /// instantiation, the call overhead and whatever one-off work a policy
     /// does per batch (e.g. touching its working memory).
     pub fuel_per_batch_base: u64,
-    /// Additional fuel granted per channel in the batch.
+    /// Additional fuel granted per channel in a fee batch.
     pub fuel_per_channel: u64,
+    /// Additional fuel granted per candidate in a rebalance-scoring batch.
+    pub fuel_per_candidate: u64,
     /// Cap on each store's linear memories, in bytes (summed per memory grow).
     pub memory_bytes: usize,
     /// Wall-clock backstop per batch, in milliseconds (epoch interruption).
@@ -44,6 +48,14 @@ impl Limits {
         self.fuel_per_batch_base
             .saturating_add(self.fuel_per_channel.saturating_mul(channels))
     }
+
+    /// The fuel budget for scoring `candidates` rebalance candidates
+    /// (saturating, like [`Limits::fuel_for_batch`]).
+    pub fn fuel_for_scoring(&self, candidates: usize) -> u64 {
+        let candidates = u64::try_from(candidates).unwrap_or(u64::MAX);
+        self.fuel_per_batch_base
+            .saturating_add(self.fuel_per_candidate.saturating_mul(candidates))
+    }
 }
 
 impl Default for Limits {
@@ -66,6 +78,12 @@ impl Default for Limits {
             // ≈ 12× fee-alpha's steady-state need. 2,000 channels get
             // 628 M fuel in all: well under 0.1 s of runaway guest.
             fuel_per_channel: 250_000,
+            // The built-in `rebalance-ev` burns ≈ 27k fuel per candidate
+            // with three sources (mostly lowering strings and writing the
+            // reason), ≈ 1.6k for an empty batch. 1 M is ≈ 36× that: room
+            // for dozens of sources per candidate, and 500 candidates still
+            // get well under 0.1 s of runaway guest.
+            fuel_per_candidate: 1_000_000,
             // ≈ 28× fee-alpha's peak for 2,000 channels.
             memory_bytes: 64 * 1024 * 1024,
             // ≈ 500× fee-alpha's 2,000-channel batch (release host); fuel

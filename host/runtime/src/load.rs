@@ -1,6 +1,7 @@
-//! Loading a policy: size cap → compile → import/export check → link
-//! (`InstancePre`, cached) → `metadata` call under the normal limits →
-//! metadata sanity check → sha256 of the bytes.
+//! Loading a policy: size cap → compile → import/export check (which also
+//! discovers the roles it exports) → link (`InstancePre`, cached, plus the
+//! export indices of each role present) → `metadata` call under the normal
+//! limits → metadata sanity check → sha256 of the bytes.
 //!
 //! Invariants:
 //! - Only wasm bytes are accepted, never precompiled code (DESIGN §6).
@@ -8,13 +9,15 @@
 //!   path (e.g. `spawn_blocking`) and swap the result in.
 //! - A [`LoadedPolicy`] is immutable and cheap to clone (`Arc` inside); every
 //!   call instantiates it afresh in its own store.
+//! - A component exports at least one role, and the roles its `metadata`
+//!   declares are exactly the roles it exports ([`LoadedPolicy::roles`]).
 
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::Component;
+use wasmtime::component::{Component, InstancePre};
 
-use crate::bindings::v0_1::{FeePolicyPre, PolicyMetadata, Role};
+use crate::bindings::v0_1::{PolicyMetadata, Role, fee_strategy, metadata, rebalance_scorer};
 use crate::call::PolicyStore;
 use crate::engine::PolicyRuntime;
 use crate::failure::PolicyFailure;
@@ -46,12 +49,20 @@ pub enum LoadError {
     },
     #[error("policy does not export `{export}`")]
     MissingExport { export: String },
-    #[error("policy does not match the fee-policy world: {0}")]
+    #[error("policy does not link against the revops:policy@0.1.x contract: {0}")]
     Link(String),
     #[error("policy's `metadata` call failed: {0}")]
     Metadata(#[source] PolicyFailure),
     #[error("policy's metadata is invalid: {0}")]
     InvalidMetadata(String),
+    #[error(
+        "policy `{name}` declares the roles [{declared}] but exports the interfaces of [{exported}]; they must match"
+    )]
+    RoleMismatch {
+        name: String,
+        declared: String,
+        exported: String,
+    },
 }
 
 /// A compiled, linked and checked policy, ready to be called. Cheap to clone.
@@ -61,7 +72,10 @@ pub struct LoadedPolicy {
 }
 
 struct Inner {
-    pre: FeePolicyPre<PolicyStore>,
+    pre: InstancePre<PolicyStore>,
+    /// Export indices of each role the component has (`None`: not exported).
+    fee_strategy: Option<fee_strategy::GuestIndices>,
+    rebalance_scorer: Option<rebalance_scorer::GuestIndices>,
     metadata: PolicyMetadata,
     /// `name@version`, the tag on the policy's log lines.
     tag: String,
@@ -75,6 +89,7 @@ impl std::fmt::Debug for LoadedPolicy {
         f.debug_struct("LoadedPolicy")
             .field("name", &self.name())
             .field("version", &self.version())
+            .field("roles", &self.roles())
             .field("hash", &self.hash())
             .field("size_bytes", &self.size_bytes())
             .finish_non_exhaustive()
@@ -85,6 +100,17 @@ impl LoadedPolicy {
     /// What the policy said about itself (description possibly truncated).
     pub fn metadata(&self) -> &PolicyMetadata {
         &self.inner.metadata
+    }
+
+    /// The roles the component implements: the role interfaces it exports,
+    /// which its metadata declares too (checked at load).
+    pub fn roles(&self) -> &[Role] {
+        &self.inner.metadata.roles
+    }
+
+    /// Whether the component implements `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles().contains(&role)
     }
 
     pub fn name(&self) -> &str {
@@ -110,8 +136,16 @@ impl LoadedPolicy {
         &self.inner.imports
     }
 
-    pub(crate) fn pre(&self) -> &FeePolicyPre<PolicyStore> {
+    pub(crate) fn pre(&self) -> &InstancePre<PolicyStore> {
         &self.inner.pre
+    }
+
+    pub(crate) fn fee_strategy(&self) -> Option<&fee_strategy::GuestIndices> {
+        self.inner.fee_strategy.as_ref()
+    }
+
+    pub(crate) fn rebalance_scorer(&self) -> Option<&rebalance_scorer::GuestIndices> {
+        self.inner.rebalance_scorer.as_ref()
     }
 
     /// `name@version`.
@@ -133,31 +167,55 @@ impl PolicyRuntime {
         let hash_hex = sha256_hex(wasm);
         let component =
             Component::new(&self.engine, wasm).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        let imports = imports::check(&self.engine, &component.component_type())?;
-        let instance_pre = self
+        let surface = imports::check(&self.engine, &component.component_type())?;
+        let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let pre = FeePolicyPre::new(instance_pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let link = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
+        let metadata_indices = metadata::GuestIndices::new(&pre).map_err(link)?;
+        let fee_strategy = surface
+            .roles
+            .contains(&Role::FeeStrategy)
+            .then(|| fee_strategy::GuestIndices::new(&pre))
+            .transpose()
+            .map_err(link)?;
+        let rebalance_scorer = surface
+            .roles
+            .contains(&Role::RebalanceScorer)
+            .then(|| rebalance_scorer::GuestIndices::new(&pre))
+            .transpose()
+            .map_err(link)?;
 
         // Until the policy has named itself, its log lines carry its hash.
         let provisional_tag = format!("sha256:{}", &hash_hex[..12]);
         let metadata = self
-            .call_metadata(&pre, &provisional_tag)
+            .call_metadata(&pre, &metadata_indices, &provisional_tag)
             .map_err(LoadError::Metadata)?;
-        let metadata = check_metadata(metadata)?;
+        let metadata = check_metadata(metadata, &surface.roles)?;
         let tag = format!("{}@{}", metadata.name, metadata.version);
         Ok(LoadedPolicy {
             inner: Arc::new(Inner {
                 pre,
+                fee_strategy,
+                rebalance_scorer,
                 metadata,
                 tag,
                 hash_hex,
                 size_bytes: wasm.len(),
-                imports,
+                imports: surface.imports,
             }),
         })
     }
+}
+
+/// `fee-strategy, rebalance-scorer`, for messages.
+fn role_list(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|role| role.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -170,9 +228,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
         })
 }
 
-/// Name `[a-z0-9-]{1,64}`, version non-empty and short, roles include
-/// `fee-strategy`; an over-long description is truncated, not refused.
-fn check_metadata(mut metadata: PolicyMetadata) -> Result<PolicyMetadata, LoadError> {
+/// Name `[a-z0-9-]{1,64}`, version non-empty and short, declared roles
+/// (duplicates ignored) equal to the `exported` ones; an over-long
+/// description is truncated, not refused. The kept roles are `exported`, in
+/// its canonical order.
+fn check_metadata(
+    mut metadata: PolicyMetadata,
+    exported: &[Role],
+) -> Result<PolicyMetadata, LoadError> {
     let name = &metadata.name;
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(LoadError::InvalidMetadata(format!(
@@ -197,11 +260,16 @@ fn check_metadata(mut metadata: PolicyMetadata) -> Result<PolicyMetadata, LoadEr
             "policy `{name}` has an empty, over-long or unprintable version"
         )));
     }
-    if !metadata.roles.contains(&Role::FeeStrategy) {
-        return Err(LoadError::InvalidMetadata(format!(
-            "policy `{name}` does not declare the fee-strategy role"
-        )));
+    let declared_all_exported = metadata.roles.iter().all(|role| exported.contains(role));
+    let exported_all_declared = exported.iter().all(|role| metadata.roles.contains(role));
+    if !(declared_all_exported && exported_all_declared) {
+        return Err(LoadError::RoleMismatch {
+            name: name.clone(),
+            declared: role_list(&metadata.roles),
+            exported: role_list(exported),
+        });
     }
+    metadata.roles = exported.to_vec();
     let kept = truncate_on_char_boundary(&metadata.description, MAX_DESCRIPTION_BYTES).len();
     metadata.description.truncate(kept);
     Ok(metadata)
@@ -222,21 +290,37 @@ mod tests {
 
     #[test]
     fn metadata_names_are_checked() {
-        assert!(check_metadata(metadata("fee-alpha")).is_ok());
-        assert!(check_metadata(metadata("")).is_err());
-        assert!(check_metadata(metadata("Fee")).is_err());
-        assert!(check_metadata(metadata("fee alpha")).is_err());
-        assert!(check_metadata(metadata(&"a".repeat(65))).is_err());
-        assert!(check_metadata(metadata(&"a".repeat(64))).is_ok());
+        let fees = [Role::FeeStrategy];
+        assert!(check_metadata(metadata("fee-alpha"), &fees).is_ok());
+        assert!(check_metadata(metadata(""), &fees).is_err());
+        assert!(check_metadata(metadata("Fee"), &fees).is_err());
+        assert!(check_metadata(metadata("fee alpha"), &fees).is_err());
+        assert!(check_metadata(metadata(&"a".repeat(65)), &fees).is_err());
+        assert!(check_metadata(metadata(&"a".repeat(64)), &fees).is_ok());
     }
 
     #[test]
-    fn description_is_truncated_and_role_required() {
-        let ok = check_metadata(metadata("x")).unwrap();
+    fn description_is_truncated_and_roles_must_match_exports() {
+        let fees = [Role::FeeStrategy];
+        let ok = check_metadata(metadata("x"), &fees).unwrap();
         assert_eq!(ok.description.len(), MAX_DESCRIPTION_BYTES);
-        let mut no_role = metadata("x");
-        no_role.roles = vec![Role::HealthScorer];
-        assert!(check_metadata(no_role).is_err());
+        let mut reserved = metadata("x");
+        reserved.roles = vec![Role::HealthScorer];
+        assert!(matches!(
+            check_metadata(reserved, &fees),
+            Err(LoadError::RoleMismatch { .. })
+        ));
+        let both = [Role::FeeStrategy, Role::RebalanceScorer];
+        let err = check_metadata(metadata("x"), &both).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("declares the roles [fee-strategy]"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("rebalance-scorer"), "{err}");
+        let mut twice = metadata("x");
+        twice.roles = vec![Role::RebalanceScorer, Role::FeeStrategy, Role::FeeStrategy];
+        assert_eq!(check_metadata(twice, &both).unwrap().roles, both);
     }
 
     #[test]

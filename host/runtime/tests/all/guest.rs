@@ -1,10 +1,16 @@
 //! Policy components built inside the tests: a hand-written core module (WAT)
-//! for the `fee-policy` world, embedded with its WIT and encoded as a
-//! component by `wit-component` — real components, no toolchain needed.
+//! for the `fee-policy`, `rebalance-policy` or `all-roles` world (per
+//! [`Roles`]), embedded with its WIT and encoded as a component by
+//! `wit-component` — real components, no toolchain needed.
 //!
 //! The guest's `decide-fees` runs an optional prelude (spin, grow memory,
-//! trap), logs `log_lines` lines, then answers per [`Answer`]. The canonical
-//! ABI layouts it relies on (wasm32):
+//! trap), logs `log_lines` lines, then answers per [`Answer`];
+//! `score-rebalances` runs the same prelude and answers per [`Scoring`].
+//! A guest built against `0.1.0` uses the 0.1.0 WIT kept verbatim in
+//! `tests/fixtures`. The canonical ABI layouts it relies on (wasm32):
+//! - `rebalance-verdict`: 48 bytes, align 8; accept 0, amount-msat 8,
+//!   max-fee-ppm 16, sources (ptr 20, len 24), expected-profit-msat 32,
+//!   reason (ptr 40, len 44).
 //! - `channel-fee-input`: 224 bytes, align 8; `short-channel-id` at 0,
 //!   `fee-ppm` at 48.
 //! - `fee-decision`: 40 bytes, align 4; scid 0, fee-ppm 8, step 12,
@@ -16,6 +22,10 @@ use wit_parser::Resolve;
 
 /// The real contract, as the host's bindings see it.
 pub const POLICY_WIT: &str = include_str!("../../../../wit/policy.wit");
+/// The version `POLICY_WIT` declares.
+pub const CURRENT_WIT_VERSION: &str = "0.1.1";
+/// The 0.1.0 contract, verbatim (no rebalance-scorer role).
+pub const POLICY_WIT_0_1_0: &str = include_str!("../../tests/fixtures/policy-0.1.0.wit");
 
 const WASI_CLOCKS_WIT: &str = r#"
 package wasi:clocks@0.2.0;
@@ -30,7 +40,7 @@ const WITH_WASI_WIT: &str = r#"
 package revops-test:guest;
 
 world fee-policy-with-clock {
-    include revops:policy/fee-policy@0.1.0;
+    include revops:policy/fee-policy@VERSION;
     import wasi:clocks/wall-clock@0.2.0;
 }
 "#;
@@ -39,8 +49,8 @@ const METADATA_ONLY_WIT: &str = r#"
 package revops-test:partial;
 
 world metadata-only {
-    import revops:policy/host@0.1.0;
-    export revops:policy/metadata@0.1.0;
+    import revops:policy/host@VERSION;
+    export revops:policy/metadata@VERSION;
 }
 "#;
 
@@ -70,7 +80,31 @@ impl Answer {
     };
 }
 
-/// Something run at the start of `decide-fees`.
+/// Which role interfaces the guest exports, and so which world it is built
+/// for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Roles {
+    /// `fee-policy`: `fee-strategy` only.
+    Fee,
+    /// `rebalance-policy`: `rebalance-scorer` only (0.1.1 and later).
+    Scorer,
+    /// `all-roles`: both (0.1.1 and later).
+    Both,
+}
+
+/// What `score-rebalances` returns after its prelude.
+#[derive(Clone, Copy, Debug)]
+pub enum Scoring {
+    /// One rejecting verdict per candidate (amount 0, no sources).
+    RejectAll,
+    /// One verdict fewer than candidates.
+    DropLast,
+    /// One verdict per candidate naming a source `foreign` that no
+    /// candidate offered.
+    ForeignSource,
+}
+
+/// Something run at the start of `decide-fees` (and `score-rebalances`).
 #[derive(Clone, Copy, Debug)]
 pub enum Prelude {
     None,
@@ -96,6 +130,10 @@ pub struct Guest {
     pub import_wasi_clock: bool,
     /// Export only `metadata` (no fee-strategy role implementation).
     pub metadata_only: bool,
+    pub roles: Roles,
+    /// The role enum values `metadata` declares; `None`: those of `roles`.
+    pub declared_roles: Option<Vec<u8>>,
+    pub scoring: Scoring,
 }
 
 impl Guest {
@@ -103,14 +141,45 @@ impl Guest {
         Self {
             name: name.to_owned(),
             version: "1.0.0".to_owned(),
-            wit_version: "0.1.0".to_owned(),
+            wit_version: CURRENT_WIT_VERSION.to_owned(),
             log_lines: 0,
             log_line: "hello from the guest".to_owned(),
             prelude: Prelude::None,
             answer: Answer::ECHO,
             import_wasi_clock: false,
             metadata_only: false,
+            roles: Roles::Fee,
+            declared_roles: None,
+            scoring: Scoring::RejectAll,
         }
+    }
+
+    pub fn roles(mut self, roles: Roles) -> Self {
+        self.roles = roles;
+        self
+    }
+
+    /// Make `metadata` declare these role enum values (0 fee-strategy,
+    /// 1 rebalance-scorer, 2 health-scorer, 3 splice-guard).
+    pub fn declare_roles(mut self, roles: &[u8]) -> Self {
+        self.declared_roles = Some(roles.to_vec());
+        self
+    }
+
+    pub fn scoring(mut self, scoring: Scoring) -> Self {
+        self.scoring = scoring;
+        self
+    }
+
+    /// The role enum values `metadata` returns.
+    fn declared(&self) -> Vec<u8> {
+        self.declared_roles
+            .clone()
+            .unwrap_or_else(|| match self.roles {
+                Roles::Fee => vec![0],
+                Roles::Scorer => vec![1],
+                Roles::Both => vec![0, 1],
+            })
     }
 
     pub fn prelude(mut self, prelude: Prelude) -> Self {
@@ -147,33 +216,44 @@ impl Guest {
     /// The encoded component.
     pub fn component(&self) -> Vec<u8> {
         let mut resolve = Resolve::default();
-        let policy_wit = POLICY_WIT.replace("@0.1.0", &format!("@{}", self.wit_version));
+        let version = &self.wit_version;
+        let policy_wit = if version == "0.1.0" {
+            POLICY_WIT_0_1_0.to_owned()
+        } else {
+            POLICY_WIT.replace(&format!("@{CURRENT_WIT_VERSION}"), &format!("@{version}"))
+        };
         let policy_pkg = resolve
             .push_str("policy.wit", &policy_wit)
             .expect("policy WIT parses");
         let world = if self.metadata_only {
-            assert_eq!(self.wit_version, "0.1.0", "the partial world uses 0.1.0");
             let pkg = resolve
-                .push_str("partial.wit", METADATA_ONLY_WIT)
+                .push_str(
+                    "partial.wit",
+                    &METADATA_ONLY_WIT.replace("VERSION", version),
+                )
                 .expect("partial world parses");
             resolve
                 .select_world(&[pkg], Some("metadata-only"))
                 .expect("partial world exists")
         } else if self.import_wasi_clock {
-            assert_eq!(self.wit_version, "0.1.0", "the clock world includes 0.1.0");
             resolve
                 .push_str("clocks.wit", WASI_CLOCKS_WIT)
                 .expect("clocks WIT parses");
             let pkg = resolve
-                .push_str("with-wasi.wit", WITH_WASI_WIT)
+                .push_str("with-wasi.wit", &WITH_WASI_WIT.replace("VERSION", version))
                 .expect("test world parses");
             resolve
                 .select_world(&[pkg], Some("fee-policy-with-clock"))
                 .expect("test world exists")
         } else {
+            let world = match self.roles {
+                Roles::Fee => "fee-policy",
+                Roles::Scorer => "rebalance-policy",
+                Roles::Both => "all-roles",
+            };
             resolve
-                .select_world(&[policy_pkg], Some("fee-policy"))
-                .expect("fee-policy world exists")
+                .select_world(&[policy_pkg], Some(world))
+                .expect("the role's world exists in this WIT version")
         };
         let mut module = wat::parse_str(self.wat()).expect("guest WAT is valid");
         wit_component::embed_component_metadata(
@@ -248,17 +328,36 @@ impl Guest {
             "x".repeat(step_len as usize)
         };
         let reason = "r".repeat(reason_len as usize);
-        let decide_export = if self.metadata_only {
-            String::new()
-        } else {
+        let has_fee = !self.metadata_only && self.roles != Roles::Scorer;
+        let has_scorer = !self.metadata_only && self.roles != Roles::Fee;
+        let decide_export = if has_fee {
             format!(r#"(export "revops:policy/fee-strategy@{v}#decide-fees")"#)
+        } else {
+            String::new()
+        };
+        let score_export = if has_scorer {
+            format!(r#"(export "revops:policy/rebalance-scorer@{v}#score-rebalances")"#)
+        } else {
+            String::new()
+        };
+        let declared = self.declared();
+        let roles_len = declared.len();
+        let roles_data: String = declared.iter().map(|r| format!("\\{r:02x}")).collect();
+        let (verdict_count, sources_len) = match self.scoring {
+            Scoring::RejectAll => ("(local.get $len)", 0),
+            Scoring::DropLast => (
+                "(select (i32.sub (local.get $len) (i32.const 1)) (i32.const 0) (local.get $len))",
+                0,
+            ),
+            Scoring::ForeignSource => ("(local.get $len)", 1),
         };
         let name_len = name.len();
         let version_len = version.len();
         let log_len = log_line.len();
         // Memory map: 16 name, 96 version, 160 roles, 176 description,
         // 256 error text, 320 log line, 1024 metadata return area, 2048
-        // decide return area, 4096 step, 8192 reason, 16384 heap.
+        // decide and score return area, 4096 step, 8192 reason, 15360 the
+        // foreign-source list, 15616 its string, 16384 heap.
         format!(
             r#"
 (module
@@ -268,7 +367,10 @@ impl Guest {
   (global $heap (mut i32) (i32.const 16384))
   (data (i32.const 16) "{name}")
   (data (i32.const 96) "{version}")
-  (data (i32.const 160) "\00")
+  (data (i32.const 160) "{roles_data}")
+  ;; list<string> ["foreign"] (string at 15616) for Scoring::ForeignSource
+  (data (i32.const 15360) "\00\3d\00\00\07\00\00\00")
+  (data (i32.const 15616) "foreign")
   (data (i32.const 176) "a test policy")
   (data (i32.const 256) "policy refuses")
   (data (i32.const 320) "{log_line}")
@@ -296,7 +398,7 @@ impl Guest {
     (i32.store (i32.const 1032) (i32.const 96))
     (i32.store (i32.const 1036) (i32.const {version_len}))
     (i32.store (i32.const 1040) (i32.const 160))
-    (i32.store (i32.const 1044) (i32.const 1))
+    (i32.store (i32.const 1044) (i32.const {roles_len}))
     (i32.store (i32.const 1048) (i32.const 176))
     (i32.store (i32.const 1052) (i32.const 13))
     (i32.const 1024))
@@ -339,6 +441,34 @@ impl Guest {
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $line)))
     {answer})
+
+  ;; ok(list of `$n` verdicts), each rejecting and naming `sources_len`
+  ;; sources from the static list at 15360.
+  (func $score_rebalances {score_export}
+        (param $ptr i32) (param $len i32) (result i32)
+    (local $i i32) (local $n i32) (local $out i32) (local $v i32)
+    {prelude}
+    (local.set $n {verdict_count})
+    (local.set $out (call $realloc (i32.const 0) (i32.const 0) (i32.const 8)
+                                   (i32.mul (local.get $n) (i32.const 48))))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $v (i32.add (local.get $out) (i32.mul (local.get $i) (i32.const 48))))
+        (i32.store8 (local.get $v) (i32.const 0))
+        (i64.store offset=8 (local.get $v) (i64.const 0))
+        (i32.store offset=16 (local.get $v) (i32.const 0))
+        (i32.store offset=20 (local.get $v) (i32.const 15360))
+        (i32.store offset=24 (local.get $v) (i32.const {sources_len}))
+        (i64.store offset=32 (local.get $v) (i64.const 0))
+        (i32.store offset=40 (local.get $v) (i32.const 8192))
+        (i32.store offset=44 (local.get $v) (i32.const {reason_len}))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (i32.store8 (i32.const 2048) (i32.const 0))
+    (i32.store (i32.const 2052) (local.get $out))
+    (i32.store (i32.const 2056) (local.get $n))
+    (i32.const 2048))
 )
 "#
         )

@@ -84,6 +84,43 @@ fn a_guest_built_against_a_later_0_1_patch_loads() {
 }
 
 #[test]
+fn a_guest_built_against_0_1_0_still_loads_and_decides_fees() {
+    let runtime = runtime();
+    // From the 0.1.0 WIT kept verbatim in tests/fixtures.
+    let wasm = Guest::new("old-contract").wit_version("0.1.0").component();
+    let policy = runtime.load(&wasm).expect("0.1.0 is on the 0.1 track");
+    assert_eq!(policy.roles(), [Role::FeeStrategy]);
+    assert!(
+        policy.imports().iter().all(|i| i.ends_with("@0.1.0")),
+        "{:?}",
+        policy.imports()
+    );
+    let batch = runtime
+        .decide_fees(&policy, &crate::support::inputs(2))
+        .expect("callable");
+    assert_eq!(batch.decisions.len(), 2);
+}
+
+#[test]
+fn the_fee_alpha_binary_built_against_0_1_0_still_loads_and_decides_fees() {
+    // The real component as shipped before 0.1.1, kept as a fixture.
+    let wasm = include_bytes!("../fixtures/fee-alpha-wit-0.1.0.component.wasm");
+    let runtime = runtime();
+    let policy = runtime.load(wasm).expect("old fee-alpha loads");
+    assert_eq!(policy.name(), "fee-alpha");
+    assert_eq!(policy.roles(), [Role::FeeStrategy]);
+    let inputs = crate::support::inputs(20);
+    let old = runtime.decide_fees(&policy, &inputs).expect("decides");
+    assert_eq!(old.decisions.len(), 20);
+    let (current_runtime, current) = crate::support::shared_fee_alpha();
+    let new = current_runtime.decide_fees(current, &inputs).unwrap();
+    let fees = |batch: &revops_runtime::FeeBatch| -> Vec<u32> {
+        batch.decisions.iter().map(|d| d.fee_ppm).collect()
+    };
+    assert_eq!(fees(&old), fees(&new), "same policy logic, either contract");
+}
+
+#[test]
 fn oversized_and_malformed_bytes_are_refused() {
     let runtime = runtime();
     let huge = vec![0u8; MAX_COMPONENT_BYTES + 1];

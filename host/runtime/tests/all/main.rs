@@ -8,4 +8,5 @@ mod hostile;
 mod limits;
 mod load;
 mod logging;
+mod rebalance;
 mod support;
