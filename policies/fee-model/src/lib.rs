@@ -9,10 +9,11 @@
 //!   so anything built on it stays deterministic and runs unchanged natively
 //!   and in `wasm32-unknown-unknown`.
 //! - Total: no function here panics or yields NaN/infinity for any input.
-//! - No WIT bindings: each guest crate converts its own generated types to
-//!   and from these (the bindings are generated per crate).
+//! - No WIT bindings: they are generated per guest crate; [`fee_policy_guest!`]
+//!   writes each crate's conversions to and from these types.
 
 mod bounds;
+mod guest;
 mod model;
 pub mod prng;
 mod units;
