@@ -147,8 +147,16 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
         .validate()
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
 
-    let runtime =
-        Arc::new(PolicyRuntime::new(Limits::default()).context("starting the policy runtime")?);
+    let mut runtime =
+        PolicyRuntime::new(Limits::default()).context("starting the policy runtime")?;
+    // Compiled policies are kept in a directory the plugin owns so a restart
+    // does not compile them again. Without it the plugin still runs, only
+    // slower to start.
+    let compiled_dir = lightning_dir.join("revenue-ops").join("compiled");
+    if let Err(e) = runtime.set_code_cache(&compiled_dir) {
+        log::warn!("{e}; policies will be compiled at every start");
+    }
+    let runtime = Arc::new(runtime);
     let (policies, policy_sources, policy_load_errors) = policies::load_all(&runtime, &policy_dir);
 
     let rpc_settings = RpcSettings::new(config.rpc_timeout_secs(), config.rpc_breaker_secs());

@@ -1,7 +1,8 @@
 //! What an operator waits for when a policy is dropped in: compile and
 //! validate the component (`PolicyRuntime::load`: size check, compile,
 //! import check, WIT version, metadata call) and then its first batch of
-//! 100 channels. Target: ≤ 100 ms for the built-in fee policies.
+//! 100 channels, compiled afresh and from the host's compiled-code cache.
+//! Target: ≤ 100 ms for the built-in fee policies.
 
 use std::hint::black_box;
 
@@ -61,7 +62,25 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // A restart: the compiled code comes from the host's cache.
+    let dir = std::env::temp_dir().join(format!("revops-bench-cache-{}", std::process::id()));
+    let mut cached = PolicyRuntime::new(Limits::default()).expect("runtime");
+    cached.set_code_cache(&dir).expect("cache dir");
+    cached
+        .load(revops_policy_artifacts::FEE_ALPHA)
+        .expect("fills the cache");
+    group.bench_function("fee-alpha, cached", |b| {
+        b.iter(|| {
+            let policy = cached
+                .load(black_box(revops_policy_artifacts::FEE_ALPHA))
+                .expect("loads");
+            cached
+                .decide_fees(&policy, black_box(&inputs))
+                .expect("decides")
+        })
+    });
     group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(benches, bench);

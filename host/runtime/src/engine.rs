@@ -18,6 +18,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use crate::cache::CodeCache;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
@@ -42,6 +43,8 @@ pub enum RuntimeError {
     Linker(String),
     #[error("cannot start the epoch ticker thread: {0}")]
     Ticker(#[source] std::io::Error),
+    #[error("cannot open the compiled policy cache: {0}")]
+    CodeCache(#[source] std::io::Error),
 }
 
 /// Loads policies and calls them under [`Limits`]. See the module docs for
@@ -50,6 +53,7 @@ pub struct PolicyRuntime {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<PolicyStore>,
     pub(crate) limits: Limits,
+    pub(crate) code_cache: Option<CodeCache>,
     _ticker: EpochTicker,
 }
 
@@ -76,8 +80,17 @@ impl PolicyRuntime {
             engine,
             linker,
             limits,
+            code_cache: None,
             _ticker: ticker,
         })
+    }
+
+    /// Keep compiled policies in `dir` (a directory this host owns) so a
+    /// policy seen before loads without compiling. See `cache` for what is
+    /// trusted and why.
+    pub fn set_code_cache(&mut self, dir: &std::path::Path) -> Result<(), RuntimeError> {
+        self.code_cache = Some(CodeCache::open(dir).map_err(RuntimeError::CodeCache)?);
+        Ok(())
     }
 
     /// The limits every call runs under.

@@ -24,6 +24,7 @@
 //! state, ≈ 2.3 MiB peak memory for 2,000 channels.
 
 pub mod bindings;
+mod cache;
 mod call;
 mod engine;
 mod failure;

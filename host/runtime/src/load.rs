@@ -4,7 +4,8 @@
 //! limits → metadata sanity check → sha256 of the bytes.
 //!
 //! Invariants:
-//! - Only wasm bytes are accepted, never precompiled code (DESIGN §6).
+//! - Only wasm bytes are accepted, never precompiled code (DESIGN §6); the
+//!   optional code cache holds only what this host compiled (`cache`).
 //! - Compiling takes 10–35 ms for a small policy: callers load off the hot
 //!   path (e.g. `spawn_blocking`) and swap the result in.
 //! - A [`LoadedPolicy`] is immutable and cheap to clone (`Arc` inside); every
@@ -165,8 +166,21 @@ impl PolicyRuntime {
             });
         }
         let hash_hex = sha256_hex(wasm);
-        let component =
-            Component::new(&self.engine, wasm).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let cached = self
+            .code_cache
+            .as_ref()
+            .and_then(|cache| cache.load(&self.engine, &hash_hex));
+        let component = match cached {
+            Some(component) => component,
+            None => {
+                let component = Component::new(&self.engine, wasm)
+                    .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+                if let Some(cache) = &self.code_cache {
+                    cache.store(&self.engine, &hash_hex, &component);
+                }
+                component
+            }
+        };
         let surface = imports::check(&self.engine, &component.component_type())?;
         let pre = self
             .linker

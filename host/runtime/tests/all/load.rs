@@ -178,3 +178,58 @@ fn a_trapping_metadata_call_fails_the_load() {
         "{err:?}"
     );
 }
+
+#[test]
+fn a_cached_compile_is_reused_and_a_corrupt_entry_is_compiled_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let cached_runtime = || {
+        let mut runtime =
+            revops_runtime::PolicyRuntime::new(revops_runtime::Limits::default()).unwrap();
+        runtime.set_code_cache(dir.path()).unwrap();
+        runtime
+    };
+    let entries = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+            .collect::<Vec<_>>()
+    };
+    let inputs = crate::support::inputs(3);
+
+    let runtime = cached_runtime();
+    let first = runtime.load(revops_policy_artifacts::FEE_ALPHA).unwrap();
+    let expected = runtime.decide_fees(&first, &inputs).unwrap().decisions;
+    let written = entries();
+    assert_eq!(written.len(), 1, "one entry per compiled policy");
+    assert!(
+        written[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(first.hash()),
+        "{written:?}"
+    );
+
+    // A fresh runtime (a restart) loads from the cache — nothing is
+    // compiled, so nothing is rewritten — and decides the same.
+    let modified = || std::fs::metadata(&written[0]).unwrap().modified().unwrap();
+    let before = modified();
+    let runtime = cached_runtime();
+    let again = runtime.load(revops_policy_artifacts::FEE_ALPHA).unwrap();
+    assert_eq!(
+        runtime.decide_fees(&again, &inputs).unwrap().decisions,
+        expected
+    );
+    assert_eq!(modified(), before, "served from the cache, not recompiled");
+
+    // A damaged entry is not trusted: compiled again and rewritten.
+    std::fs::write(&written[0], b"not compiled code").unwrap();
+    let runtime = cached_runtime();
+    let recompiled = runtime.load(revops_policy_artifacts::FEE_ALPHA).unwrap();
+    assert_eq!(
+        runtime.decide_fees(&recompiled, &inputs).unwrap().decisions,
+        expected
+    );
+    assert_ne!(std::fs::read(&written[0]).unwrap(), b"not compiled code");
+}
