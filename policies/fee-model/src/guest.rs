@@ -16,6 +16,9 @@
 ///
 /// The calling crate depends on `wit-bindgen` and lives in `policies/<name>`
 /// (the WIT path is relative to it).
+// `crate::` is meant: it names the calling policy crate (its `decide` and
+// `POLICY_*` constants), while `$crate::` names this one (the native types).
+#[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! fee_policy_guest {
     ($policy:ident) => {
