@@ -42,5 +42,6 @@ pub use outcome::{
     ChannelAction, ChannelOutcome, FeeCycleReport, ManualFeeChange, PolicyFailureReport,
 };
 pub use policy_set::PolicySet;
+pub use rebalance::{RebalanceCycleReport, RebalanceEngine, RebalanceSettings, WalletFunds};
 pub use settings::FeeSettings;
 pub use status::{CycleSummary, EngineStatus};

@@ -45,7 +45,7 @@ pub struct ChannelOutcome {
     pub action: ChannelAction,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PolicyFailureReport {
     pub policy: String,
     pub kind: String,

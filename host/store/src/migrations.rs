@@ -191,6 +191,11 @@ const MIGRATIONS: &[&str] = &[
         asleep_rate_msat_per_hour REAL
     );
     "#,
+    // 7: the destination's local balance when a rebalance started, so the
+    // engine can tell that it rose (success) without trusting sling's words.
+    r#"
+    ALTER TABLE rebalance_log ADD COLUMN start_local_msat INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -111,6 +111,9 @@ pub struct RebalanceEntry {
     pub reason: String,
     /// Budget still held for it (running rebalances only).
     pub reserved_msat: Option<Msat>,
+    /// The destination's local balance when it started (`None` for rows
+    /// written before it was recorded, and for dry runs).
+    pub start_local_msat: Option<Msat>,
 }
 
 /// The budget as it stands: what was spent in 24 h and what running
@@ -159,7 +162,7 @@ impl RebalanceCost {
 const ENTRY_COLUMNS: &str = "l.id, l.started_at, l.finished_at, l.to_channel, l.from_channels,
     l.amount_msat, l.max_fee_ppm, l.expected_profit_msat, l.moved_msat, l.fee_msat,
     l.fee_is_estimate, l.outcome, l.reason,
-    CASE WHEN r.status = 'held' THEN r.reserved_msat END";
+    CASE WHEN r.status = 'held' THEN r.reserved_msat END, l.start_local_msat";
 
 fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<RebalanceEntry> {
     let from: String = r.get(4)?;
@@ -182,6 +185,7 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<RebalanceEntry> {
         outcome: RebalanceOutcome::parse(&r.get::<_, String>(11)?),
         reason: r.get(12)?,
         reserved_msat: r.get::<_, Option<i64>>(13)?.map(|m| Msat(from_sql_u64(m))),
+        start_local_msat: r.get::<_, Option<i64>>(14)?.map(|m| Msat(from_sql_u64(m))),
     })
 }
 
@@ -250,6 +254,21 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(Ok(id))
+    }
+
+    /// Record the destination's local balance at the start of a running
+    /// rebalance: the baseline its success is judged against. Returns false
+    /// when the row is not running (nothing written).
+    pub fn set_rebalance_start_local(
+        &self,
+        id: i64,
+        start_local_msat: Msat,
+    ) -> Result<bool, StoreError> {
+        let updated = self.conn().execute(
+            "UPDATE rebalance_log SET start_local_msat = ?2 WHERE id = ?1 AND outcome = 'running'",
+            params![id, to_sql_i64(start_local_msat.msat(), "start_local_msat")?],
+        )?;
+        Ok(updated == 1)
     }
 
     /// Log what a dry run would have started; no budget is held.
@@ -509,8 +528,30 @@ mod tests {
         );
         let logged = store.rebalance(id).unwrap().unwrap();
         assert_eq!(logged.outcome, RebalanceOutcome::Success);
+        assert_eq!(logged.start_local_msat, None);
         assert_eq!(logged.from_channels, ["2x2x2", "3x3x3"]);
         assert_eq!(logged.reserved_msat, None);
+    }
+
+    #[test]
+    fn the_start_balance_is_kept_for_running_rows_only() {
+        let store = Store::open_in_memory().unwrap();
+        let budget = Msat(5_000 * SAT);
+        let id = store
+            .start_rebalance(&new(100, 1_000_000, 2_000), budget)
+            .unwrap()
+            .unwrap();
+        assert!(store.set_rebalance_start_local(id, Msat(42_000)).unwrap());
+        assert_eq!(
+            store.running_rebalances().unwrap()[0].start_local_msat,
+            Some(Msat(42_000))
+        );
+        store.finish_rebalance(id, &success(1, 0), 200).unwrap();
+        assert!(!store.set_rebalance_start_local(id, Msat(1)).unwrap());
+        assert_eq!(
+            store.rebalance(id).unwrap().unwrap().start_local_msat,
+            Some(Msat(42_000))
+        );
     }
 
     #[test]
