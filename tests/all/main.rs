@@ -15,5 +15,6 @@ mod forward_events;
 mod lifecycle;
 mod lightningd_trouble;
 mod peer_policies;
+mod rebalance;
 mod sandbox;
 mod thompson;

@@ -50,6 +50,10 @@ pub trait Node: Send + Sync {
         fee_ppm: u32,
     ) -> impl Future<Output = Result<(), NodeError>> + Send;
 
+    /// Confirmed, unreserved on-chain funds in the wallet (`listfunds`), in
+    /// sat: the part of the wallet reserve that is not in channels.
+    fn confirmed_onchain_sat(&self) -> impl Future<Output = Result<u64, NodeError>> + Send;
+
     /// Names of the plugins lightningd runs (`plugin list`), as paths.
     fn plugin_names(&self) -> impl Future<Output = Result<Vec<String>, NodeError>> + Send;
 

@@ -37,6 +37,10 @@ impl Node for MemoryNode {
         })
     }
 
+    async fn confirmed_onchain_sat(&self) -> Result<u64, NodeError> {
+        Ok(0)
+    }
+
     async fn plugin_names(&self) -> Result<Vec<String>, NodeError> {
         Ok(Vec::new())
     }

@@ -49,6 +49,9 @@ impl Node for Recorder {
     async fn set_channel_fee(&self, scid: &str, fee_ppm: u32) -> Result<(), NodeError> {
         self.inner.set_channel_fee(scid, fee_ppm).await
     }
+    async fn confirmed_onchain_sat(&self) -> Result<u64, NodeError> {
+        self.inner.confirmed_onchain_sat().await
+    }
     async fn plugin_names(&self) -> Result<Vec<String>, NodeError> {
         self.inner.plugin_names().await
     }

@@ -5,7 +5,7 @@ use crate::convert;
 use cln_rpc::ClnRpc;
 use cln_rpc::model::TypedRequest;
 use cln_rpc::model::requests::{
-    FeeratesRequest, FeeratesStyle, ListforwardsIndex, ListforwardsRequest,
+    FeeratesRequest, FeeratesStyle, ListforwardsIndex, ListforwardsRequest, ListfundsRequest,
     ListpeerchannelsRequest, PluginRequest, SetchannelRequest,
 };
 use cln_rpc::primitives::PluginSubcommand;
@@ -217,6 +217,13 @@ impl Node for ClnNode {
             ignorefeelimits: None,
         };
         self.call(MethodGroup::FeeUpdates, req).await.map(|_| ())
+    }
+
+    async fn confirmed_onchain_sat(&self) -> Result<u64, NodeError> {
+        let req = ListfundsRequest { spent: None };
+        Ok(convert::confirmed_onchain_sat(
+            &self.call(MethodGroup::Channels, req).await?,
+        ))
     }
 
     async fn plugin_names(&self) -> Result<Vec<String>, NodeError> {

@@ -4,8 +4,8 @@
 //! skipped, because fees cannot be set on it by scid and it forwards nothing.
 
 use cln_rpc::model::responses::{
-    FeeratesResponse, ListforwardsForwards, ListforwardsForwardsStatus, ListpeerchannelsResponse,
-    PluginResponse,
+    FeeratesResponse, ListforwardsForwards, ListforwardsForwardsStatus, ListfundsOutputsStatus,
+    ListfundsResponse, ListpeerchannelsResponse, PluginResponse,
 };
 use revops_core::{ChannelSnapshot, Feerates, ForwardRecord, ForwardStatus, Msat};
 
@@ -74,6 +74,15 @@ pub fn feerates(resp: FeeratesResponse) -> Feerates {
 }
 
 /// The plugins' paths from `plugin list`.
+/// Confirmed outputs not reserved for a pending transaction, in sat.
+pub fn confirmed_onchain_sat(resp: &ListfundsResponse) -> u64 {
+    resp.outputs
+        .iter()
+        .filter(|o| o.status == ListfundsOutputsStatus::CONFIRMED && !o.reserved)
+        .map(|o| o.amount_msat.msat() / 1000)
+        .sum()
+}
+
 pub fn plugin_names(resp: PluginResponse) -> Vec<String> {
     resp.plugins
         .unwrap_or_default()

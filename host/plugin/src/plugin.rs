@@ -11,11 +11,11 @@ use crate::loops::{self, Loop};
 use crate::options;
 use crate::policies;
 use crate::rpc;
-use crate::state::{Inner, LoopStatus, State};
+use crate::state::{Inner, LoopStatus, Rebalancer, State};
 use anyhow::Context;
 use cln_plugin::{Builder, ConfiguredPlugin, options::Value as OptValue};
 use revops_core::{Clock, SystemClock};
-use revops_engine::FeeEngine;
+use revops_engine::{FeeEngine, RebalanceEngine, RebalanceSettings};
 use revops_node::{ClnNode, RpcSettings};
 use revops_runtime::{Limits, PolicyRuntime};
 use revops_store::Store;
@@ -162,6 +162,7 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
     let rpc_settings = RpcSettings::new(config.rpc_timeout_secs(), config.rpc_breaker_secs());
     let node = Arc::new(ClnNode::new(rpc_path, Arc::clone(&rpc_settings)));
     let settings = config.fee_settings();
+    let rebalancer = rebalancer(&node, &store, &runtime, settings.dry_run);
     let engine = FeeEngine::new(node, SystemClock, store, runtime, policies, settings);
     engine.set_flow_settings(config.flow_settings());
     Ok(State(Arc::new(Inner {
@@ -180,5 +181,31 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
         forward_events: Mutex::default(),
         flow_loop_wake: tokio::sync::Notify::new(),
         policy_changes: Mutex::new(Default::default()),
+        rebalancer,
+        last_rebalance: Mutex::new(None),
     })))
+}
+
+/// The rebalancer with the built-in scorer, or why there is none. Its
+/// capital controls are the documented defaults until they get options.
+fn rebalancer(
+    node: &Arc<ClnNode>,
+    store: &Arc<Store>,
+    runtime: &Arc<PolicyRuntime>,
+    dry_run: bool,
+) -> Result<Rebalancer, String> {
+    let scorer = runtime
+        .load(revops_policy_artifacts::REBALANCE_EV)
+        .map_err(|e| format!("the built-in rebalance scorer failed to load: {e}"))?;
+    Ok(RebalanceEngine::new(
+        Arc::clone(node),
+        SystemClock,
+        Arc::clone(store),
+        Arc::clone(runtime),
+        Arc::new(scorer),
+        RebalanceSettings {
+            dry_run,
+            ..RebalanceSettings::default()
+        },
+    ))
 }

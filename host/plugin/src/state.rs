@@ -5,7 +5,7 @@ use crate::forward_events::ForwardEventStatus;
 use crate::loops::Loop;
 use crate::policies::{PolicyLoadError, Sources};
 use revops_core::SystemClock;
-use revops_engine::FeeEngine;
+use revops_engine::{FeeEngine, RebalanceCycleReport, RebalanceEngine};
 use revops_node::{ClnNode, RpcSettings};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 pub type Engine = FeeEngine<ClnNode, SystemClock>;
+pub type Rebalancer = RebalanceEngine<ClnNode, SystemClock>;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LoopStatus {
@@ -39,6 +40,10 @@ pub struct Inner {
     /// Wakes the `forward_event` ingestion task.
     pub forward_event_wake: tokio::sync::Notify,
     pub forward_events: Mutex<ForwardEventStatus>,
+    /// The rebalancer, or why it cannot run (its scorer failed to load).
+    pub rebalancer: Result<Rebalancer, String>,
+    /// What the last rebalance check decided (`revenue-rebalance-debug`).
+    pub last_rebalance: Mutex<Option<RebalanceCycleReport>>,
     /// Recent `revenue-policy` changes per peer, for the rate limit.
     pub policy_changes: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
@@ -123,6 +128,11 @@ impl State {
             settings.fee_interval_secs != self.0.engine.settings().fee_interval_secs;
         let flow_interval_changed =
             config.flow_interval_secs() != self.loop_status(Loop::Flow).interval_secs;
+        if let Ok(rebalancer) = &self.0.rebalancer {
+            let mut rebalance = (*rebalancer.settings()).clone();
+            rebalance.dry_run = settings.dry_run;
+            rebalancer.set_settings(rebalance);
+        }
         self.0.engine.set_settings(settings);
         self.0.engine.set_flow_settings(config.flow_settings());
         self.0

@@ -9,7 +9,8 @@
 
 use crate::SimNetwork;
 use cln_rpc::model::responses::{
-    FeeratesResponse, ListforwardsResponse, ListpeerchannelsResponse, PluginResponse,
+    FeeratesResponse, ListforwardsResponse, ListfundsResponse, ListpeerchannelsResponse,
+    PluginResponse,
 };
 use revops_core::{
     ChannelSnapshot, Clock, ExceptPeersChange, ExecutorError, Feerates, ForwardRecord, JobInfo,
@@ -83,6 +84,11 @@ impl Node for SimNode {
             json!({"id": short_channel_id, "feeppm": fee_ppm}),
         )
         .map(|_| ())
+    }
+
+    async fn confirmed_onchain_sat(&self) -> Result<u64, NodeError> {
+        let resp: ListfundsResponse = self.call("listfunds", json!({}))?;
+        Ok(convert::confirmed_onchain_sat(&resp))
     }
 
     async fn plugin_names(&self) -> Result<Vec<String>, NodeError> {

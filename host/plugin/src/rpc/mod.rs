@@ -7,6 +7,7 @@ pub mod config;
 mod fees;
 mod flow;
 mod policy;
+mod rebalance;
 mod status;
 
 use crate::state::State;
@@ -58,6 +59,16 @@ pub fn register(builder: Builder<State, Stdin, Stdout>) -> Builder<State, Stdin,
         .rpcmethod_from_builder(
             RpcMethodBuilder::new("revenue-wake-all", fees::wake_all)
                 .description("Wake every channel the deadband put to sleep, so the next fee cycle decides for all")
+                .usage(""),
+        )
+        .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-rebalance-cycle", rebalance::cycle)
+                .description("Run one rebalance check now (sling): monitor running jobs, apply the capital controls, score candidates, start what passes; returns what it decided and why")
+                .usage(""),
+        )
+        .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-rebalance-debug", rebalance::debug)
+                .description("Rebalancing: capital controls and budget use, running and recent rebalances, destination cooldown/backoff, the last check's decisions")
                 .usage(""),
         )
         .rpcmethod_from_builder(
