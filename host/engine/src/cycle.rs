@@ -26,7 +26,7 @@ use std::time::Instant;
 /// Feerate assumed when lightningd cannot tell and there is no history:
 /// its own minimum relay floor.
 const FALLBACK_FEERATE_PERKW: u32 = 253;
-pub(crate) const DAY_SECS: u64 = 86_400;
+pub(crate) use revops_store::DAY_SECS;
 /// How far back the first decision for a channel looks for its earnings.
 const FIRST_WINDOW_SECS: u64 = DAY_SECS;
 

@@ -19,7 +19,7 @@ use revops_store::{ChannelActivity, ForwardOutcomes, RebalanceCost};
 use serde::Serialize;
 use std::collections::HashMap;
 
-const DAY_SECS: u64 = 86_400;
+use revops_store::DAY_SECS;
 /// Profitability and rebalance costs are judged over this period.
 pub const PROFIT_WINDOW_SECS: u64 = 30 * DAY_SECS;
 

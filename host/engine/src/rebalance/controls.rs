@@ -13,7 +13,7 @@ use revops_store::DestinationHistory;
 use serde::Serialize;
 
 const HOUR_SECS: u64 = 3_600;
-const DAY_SECS: u64 = 86_400;
+use revops_store::DAY_SECS;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CapitalSettings {

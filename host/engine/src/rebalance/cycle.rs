@@ -34,7 +34,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-const DAY_SECS: u64 = 86_400;
+use revops_store::DAY_SECS;
 /// Kelly's success probability looks at this much forwarding history.
 const RELIABILITY_WINDOW_SECS: u64 = 7 * DAY_SECS;
 

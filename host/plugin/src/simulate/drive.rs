@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 /// The plugin's default flow-analysis interval.
 const FLOW_INTERVAL_SECS: u64 = 3600;
-const DAY_SECS: u64 = 86_400;
+use revops_store::DAY_SECS;
 
 type SimEngine = FeeEngine<SimNode, SimClock>;
 
