@@ -1,13 +1,17 @@
 //! The flow-analysis cycle: ingest forwards, classify every channel, store
-//! the classification for the fee cycle, and prune forwards older than the
-//! window into daily aggregates.
+//! the classification for the fee cycle, decay and credit peer reputation,
+//! and prune forwards older than the window into daily aggregates.
+//!
+//! Invariant: reputation is updated after ingestion and before pruning, so
+//! every final forward is counted before it can be pruned.
 
 use crate::flow::{FlowSettings, classify, day_of};
 use crate::ingest::ingest_forwards;
 use crate::{EngineError, FeeEngine};
 use revops_core::{Clock, Node};
-use revops_store::{ChannelFlow, DAY_SECS, PruneSummary};
+use revops_store::{ChannelFlow, DAY_SECS, PruneSummary, ReputationUpdate};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// Forwards are kept at least this long before pruning (the reference's
 /// `max(8, window + 1)` days), so the fee cycle's windows stay exact.
@@ -18,6 +22,9 @@ pub struct FlowReport {
     pub started_at: u64,
     pub settings: FlowSettings,
     pub forwards_ingested: usize,
+    /// This cycle's reputation decay and credit (`peers_updated` peers);
+    /// `None` when reputation is disabled.
+    pub reputation: Option<ReputationUpdate>,
     pub pruned: PruneSummary,
     pub channels: Vec<ChannelFlow>,
 }
@@ -50,6 +57,18 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             })
             .collect();
         self.store.save_channel_flows(&flows)?;
+        let reputation = if settings.reputation_enabled {
+            let channel_peers: HashMap<String, String> = channels
+                .iter()
+                .map(|c| (c.short_channel_id.clone(), c.peer_id.clone()))
+                .collect();
+            Some(
+                self.store
+                    .update_reputation(settings.reputation_decay, &channel_peers, now)?,
+            )
+        } else {
+            None
+        };
         let keep_days = MIN_KEEP_DAYS.max(window_days + 1);
         let pruned = self
             .store
@@ -58,6 +77,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             started_at: now,
             settings,
             forwards_ingested,
+            reputation,
             pruned,
             channels: flows
                 .into_iter()

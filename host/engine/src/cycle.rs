@@ -553,13 +553,15 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
 
     /// What guidance needs from the store, for every channel at once.
     pub(crate) fn signals(&self, now: u64) -> Result<Signals, EngineError> {
-        let window_days = u64::from(self.flow_settings.load().window_days.max(1));
         let profit_since = now.saturating_sub(PROFIT_WINDOW_SECS);
+        let reputation = if self.flow_settings.load().reputation_enabled {
+            self.store.peer_reputations()?
+        } else {
+            HashMap::new()
+        };
         Ok(Signals {
             activity: self.store.channel_activity()?,
-            outcomes: self
-                .store
-                .forward_outcomes_by_in_channel(now.saturating_sub(window_days * DAY_SECS))?,
+            reputation,
             rebalances: self.store.rebalance_costs_by_channel(profit_since)?,
             earned: self.store.fees_by_channel_since(profit_since)?,
         })

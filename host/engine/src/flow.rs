@@ -28,6 +28,13 @@ pub struct FlowSettings {
     pub congestion_threshold: f64,
     /// Weight of the newest day in the EMA.
     pub ema_weight: f64,
+    /// Keep a decayed reputation per peer (updated each flow analysis) and
+    /// hand it to the policies: fee guidance's `peer-success-ratio`.
+    /// Off: guidance says nothing about the peer and scores stop moving.
+    pub reputation_enabled: bool,
+    /// Factor every peer's reputation evidence is multiplied by once per
+    /// flow analysis, in [0, 1] (1 = never forget).
+    pub reputation_decay: f64,
 }
 
 impl Default for FlowSettings {
@@ -38,6 +45,8 @@ impl Default for FlowSettings {
             sink_threshold: -0.02,
             congestion_threshold: 0.8,
             ema_weight: 0.3,
+            reputation_enabled: true,
+            reputation_decay: 0.98,
         }
     }
 }

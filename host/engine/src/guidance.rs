@@ -1,7 +1,7 @@
 //! Fee guidance: the floors and the ceiling the host recommends for a
 //! channel, from what it measures beyond the channel's balance — chain costs,
 //! flow, liquidity, profitability, rebalancing costs, idleness and the
-//! peer's reliability. Every policy gets it (WIT `fee-guidance`); the
+//! peer's reputation. Every policy gets it (WIT `fee-guidance`); the
 //! built-in ones decide within it.
 //!
 //! Invariants:
@@ -11,11 +11,14 @@
 //!   causes, with its numbers, for `revenue-fee-debug`.
 //! - A balance floor is never clamped away by a lowered ceiling: the
 //!   ceiling is lifted above it (the reference plugin's issue #18).
+//! - `peer_success_ratio` is the peer's decayed reputation score
+//!   (`revops_store::PeerReputation::score`), or `None` when reputation is
+//!   off or the peer has no evidence: never a guess.
 
 use crate::rails::Bounds;
 use revops_core::{ChannelSnapshot, Msat};
 use revops_runtime::{FeeGuidance, FlowState};
-use revops_store::{ChannelActivity, ForwardOutcomes, RebalanceCost};
+use revops_store::{ChannelActivity, PeerReputation, RebalanceCost};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -68,8 +71,8 @@ const PROFITABILITY_CEILING_MIN_SHARE: f64 = 0.5;
 #[derive(Debug, Default)]
 pub(crate) struct Signals {
     pub activity: HashMap<String, ChannelActivity>,
-    /// By incoming channel, over the flow window.
-    pub outcomes: HashMap<String, ForwardOutcomes>,
+    /// Decayed reputation by peer id; empty when reputation is disabled.
+    pub reputation: HashMap<String, PeerReputation>,
     pub rebalances: HashMap<String, RebalanceCost>,
     /// Fees earned per channel over [`PROFIT_WINDOW_SECS`].
     pub earned: HashMap<String, Msat>,
@@ -83,6 +86,9 @@ pub struct GuidanceExplained {
     pub ceiling_ppm: u32,
     pub ceiling_causes: Vec<String>,
     pub idle_secs: u64,
+    /// The peer's decayed, Laplace-smoothed reputation score (see
+    /// `revops_store::PeerReputation::score`); `None` when reputation is
+    /// disabled or the peer has no evidence yet.
     pub peer_success_ratio: Option<f64>,
     pub marginal_roi: Option<f64>,
     #[serde(skip)]
@@ -210,10 +216,7 @@ pub(crate) fn guide(
     }
     let ceiling_ppm = bounds.clamp(ceiling_ppm).max(floor_ppm);
 
-    let peer_success_ratio = signals
-        .outcomes
-        .get(scid)
-        .and_then(ForwardOutcomes::success_ratio);
+    let peer_success_ratio = peer_success_ratio(&signals.reputation, &channel.peer_id);
     GuidanceExplained {
         floor_ppm,
         floor_causes,
@@ -239,18 +242,37 @@ pub(crate) fn guide(
     }
 }
 
+/// The peer's reputation score, when there is any evidence behind it.
+fn peer_success_ratio(
+    reputation: &HashMap<String, PeerReputation>,
+    peer_id: &str,
+) -> Option<f64> {
+    reputation
+        .get(peer_id)
+        .filter(|r| r.total() > 0.0)
+        .map(PeerReputation::score)
+}
+
 fn sat_per_vbyte(feerate_perkw: u32) -> f64 {
     // 1 vbyte = 4 weight units.
     f64::from(feerate_perkw) * 4.0 / 1000.0
+}
+
+/// Estimated cost (sat) of opening plus closing one channel at
+/// `feerate_perkw`, each clamped as in the reference plugin.
+pub(crate) fn channel_chain_cost_sat(feerate_perkw: u32) -> f64 {
+    let sat_per_vb = sat_per_vbyte(feerate_perkw);
+    let open_sat = (OPEN_VBYTES * sat_per_vb).clamp(OPEN_COST_MIN_SAT, CHAIN_COST_MAX_SAT);
+    let close_sat = (CLOSE_VBYTES * sat_per_vb).clamp(CLOSE_COST_MIN_SAT, CHAIN_COST_MAX_SAT);
+    open_sat + close_sat
 }
 
 /// Opening plus closing cost at `feerate_perkw`, amortised over a year at
 /// [`AMORTISED_VOLUME_SAT_PER_DAY`], plus the chain-risk premium.
 pub(crate) fn economic_floor_ppm(feerate_perkw: u32) -> u32 {
     let sat_per_vb = sat_per_vbyte(feerate_perkw);
-    let open_sat = (OPEN_VBYTES * sat_per_vb).clamp(OPEN_COST_MIN_SAT, CHAIN_COST_MAX_SAT);
-    let close_sat = (CLOSE_VBYTES * sat_per_vb).clamp(CLOSE_COST_MIN_SAT, CHAIN_COST_MAX_SAT);
-    let amortised_ppm = (open_sat + close_sat) / (AMORTISED_VOLUME_SAT_PER_DAY * 365.0) * 1e6;
+    let amortised_ppm =
+        channel_chain_cost_sat(feerate_perkw) / (AMORTISED_VOLUME_SAT_PER_DAY * 365.0) * 1e6;
     round_ppm(amortised_ppm + sat_per_vb * RISK_PREMIUM_PPM_PER_SAT_PER_VB)
 }
 
@@ -532,18 +554,34 @@ mod tests {
     }
 
     #[test]
-    fn peer_reliability_is_passed_on() {
+    fn the_peers_reputation_is_passed_on_once_there_is_evidence() {
         let mut signals = Signals::default();
-        signals.outcomes.insert(
-            "1x1x1".into(),
-            ForwardOutcomes {
-                settled: 3,
-                failed: 1,
-            },
-        );
+        let peer = channel(50, 100).peer_id;
+        // No row, or a row without evidence: nothing to say.
         assert_eq!(
             guide_simple(50, FlowState::Balanced, &signals).peer_success_ratio,
-            Some(0.75)
+            None
         );
+        let none = PeerReputation {
+            success_score: 0.0,
+            failure_score: 0.0,
+            updated_at: 0,
+        };
+        signals.reputation.insert(peer.clone(), none);
+        assert_eq!(
+            guide_simple(50, FlowState::Balanced, &signals).peer_success_ratio,
+            None
+        );
+        // (2 + 1) / (2 + 0 + 2): smoothed, not the raw 100 %.
+        signals.reputation.insert(
+            peer,
+            PeerReputation {
+                success_score: 2.0,
+                ..none
+            },
+        );
+        let g = guide_simple(50, FlowState::Balanced, &signals);
+        assert_eq!(g.peer_success_ratio, Some(0.75));
+        assert_eq!(g.wit.peer_success_ratio, Some(0.75));
     }
 }

@@ -21,6 +21,7 @@ mod debug;
 mod error;
 pub mod flow;
 mod guidance;
+pub mod health;
 mod ingest;
 mod inputs;
 mod judge;
@@ -38,6 +39,7 @@ pub use cycle::FeeEngine;
 pub use debug::{BoundsExplained, FeeDebug};
 pub use error::EngineError;
 pub use guidance::GuidanceExplained;
+pub use health::{HealthAssessment, HealthSource, HealthTier, LocalHealth};
 pub use outcome::{
     ChannelAction, ChannelOutcome, FeeCycleReport, ManualFeeChange, PolicyFailureReport,
 };

@@ -17,6 +17,7 @@ mod forwards;
 mod migrations;
 mod policies;
 mod rebalances;
+mod reputation;
 mod signals;
 
 pub use clboss::ClbossUnmanaged;
@@ -28,7 +29,8 @@ pub use rebalances::{
     BudgetUse, DestinationHistory, NewRebalance, RebalanceCost, RebalanceEnd, RebalanceEntry,
     RebalanceOutcome,
 };
-pub use signals::{ChannelActivity, ForwardOutcomes, SleepState};
+pub use reputation::{FORGET_BELOW, PeerReputation, ReputationUpdate};
+pub use signals::{ChannelActivity, SleepState};
 
 use rusqlite::Connection;
 use std::path::Path;

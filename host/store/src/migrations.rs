@@ -196,6 +196,25 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE rebalance_log ADD COLUMN start_local_msat INTEGER;
     "#,
+    // 8: decayed peer reputation (see `reputation.rs`), and which peer each
+    // channel is to, so forwards of a channel closed since can still be
+    // attributed. The counting cursor lives in `ingest_cursors`
+    // (`reputation.created`). Channels the fee engine already decided for
+    // seed the mapping.
+    r#"
+    CREATE TABLE peer_reputation (
+        peer_id TEXT PRIMARY KEY,
+        success_score REAL NOT NULL,
+        failure_score REAL NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE channel_peers (
+        short_channel_id TEXT PRIMARY KEY,
+        peer_id TEXT NOT NULL
+    );
+    INSERT OR IGNORE INTO channel_peers (short_channel_id, peer_id)
+        SELECT short_channel_id, peer_id FROM channel_fee_state;
+    "#,
 ];
 
 /// The schema version this build writes.

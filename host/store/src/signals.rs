@@ -1,7 +1,8 @@
 //! What fee guidance and the deadband need beyond the forwards themselves:
-//! when a channel was first seen and last forwarded, how reliably each
-//! peer's forwards settle, and each channel's deadband sleep. (What
-//! rebalancing cost is in [`crate::rebalances`].)
+//! when a channel was first seen and last forwarded, what each channel
+//! earned, and each channel's deadband sleep. (What rebalancing cost is in
+//! [`crate::rebalances`]; how reliably each peer's forwards settle in
+//! [`crate::reputation`].)
 //!
 //! Invariants:
 //! - A channel's first-seen time is written once and never moves.
@@ -30,22 +31,6 @@ impl ChannelActivity {
             Some(since) => now.saturating_sub(since),
             None => 0,
         }
-    }
-}
-
-/// Forwards that arrived through a channel and left, settled or failed
-/// downstream (our own `local_failed` is not the peer's fault).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ForwardOutcomes {
-    pub settled: u64,
-    pub failed: u64,
-}
-
-impl ForwardOutcomes {
-    /// Share settled, or `None` without forwards.
-    pub fn success_ratio(&self) -> Option<f64> {
-        let total = self.settled + self.failed;
-        (total > 0).then(|| self.settled as f64 / total as f64)
     }
 }
 
@@ -109,33 +94,6 @@ impl Store {
             entry.last_forward_out_at = entry.last_forward_out_at.max(at.map(from_sql_u64));
         }
         Ok(activity)
-    }
-
-    /// Settled and downstream-failed forwards per incoming channel, resolved
-    /// at or after `since`.
-    pub fn forward_outcomes_by_in_channel(
-        &self,
-        since: u64,
-    ) -> Result<HashMap<String, ForwardOutcomes>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT in_channel,
-                    SUM(status = 'settled'), SUM(status = 'failed')
-               FROM forwards
-              WHERE status IN ('settled', 'failed')
-                AND COALESCE(resolved_time, received_time) >= ?1
-              GROUP BY in_channel",
-        )?;
-        let rows = stmt.query_map(params![to_sql_i64(since, "since")?], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                ForwardOutcomes {
-                    settled: from_sql_u64(r.get(1)?),
-                    failed: from_sql_u64(r.get(2)?),
-                },
-            ))
-        })?;
-        rows.collect::<Result<_, _>>().map_err(StoreError::from)
     }
 
     /// Fees earned per outgoing channel since `since`, from live forwards
@@ -285,29 +243,6 @@ mod tests {
         assert_eq!(activity["8x8x8"].idle_secs(10_000), 9_000);
         assert_eq!(activity["9x9x9"].first_seen_at, Some(1_000));
         assert_eq!(activity["9x9x9"].idle_secs(10_000), 7_000);
-    }
-
-    #[test]
-    fn peer_reliability_ignores_our_own_failures() {
-        let store = store();
-        store
-            .ingest_forwards(&[
-                forward(1, "1x1x1", ForwardStatus::Settled, 100),
-                forward(2, "1x1x1", ForwardStatus::Failed, 100),
-                forward(3, "1x1x1", ForwardStatus::LocalFailed, 100),
-                forward(4, "1x1x1", ForwardStatus::Settled, 100),
-                forward(5, "1x1x1", ForwardStatus::Settled, 10),
-            ])
-            .unwrap();
-        let outcomes = store.forward_outcomes_by_in_channel(50).unwrap();
-        assert_eq!(
-            outcomes["1x1x1"],
-            ForwardOutcomes {
-                settled: 2,
-                failed: 1
-            }
-        );
-        assert_eq!(outcomes["1x1x1"].success_ratio(), Some(2.0 / 3.0));
     }
 
     #[test]

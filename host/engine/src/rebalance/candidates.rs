@@ -28,7 +28,7 @@ use crate::rebalance::report::{CandidateDecision, Decision, SkipRule};
 use crate::rebalance::settings::RebalanceSettings;
 use revops_core::{ChannelSnapshot, Msat};
 use revops_runtime::{FlowState, KellyInput, RebalanceCandidate, RebalanceChannel};
-use revops_store::{ChannelFlow, DestinationHistory, ForwardOutcomes, RebalanceMode};
+use revops_store::{ChannelFlow, DestinationHistory, PeerReputation, RebalanceMode};
 use std::collections::{HashMap, HashSet};
 
 const DAY_SECS: f64 = 86_400.0;
@@ -39,7 +39,8 @@ const STAGNANT_MAX_TURNOVER_PER_DAY: f64 = 0.0015;
 /// `target = min(capacity × ratio, local + this × daily volume)`: never
 /// refill more than a few days of outflow.
 const TARGET_DAYS_OF_VOLUME: u64 = 3;
-/// Kelly's success probability when the peer has no forwarding record.
+/// Kelly's success probability when the peer has no reputation (the
+/// Laplace-smoothed score of no evidence).
 const UNKNOWN_SUCCESS_PROBABILITY: f64 = 0.5;
 
 /// Whether the mode lets the peer's channel be refilled.
@@ -61,8 +62,12 @@ pub struct SelectionInputs<'a> {
     pub histories: &'a HashMap<String, DestinationHistory>,
     /// Channels already being rebalanced: our running rows and sling jobs.
     pub busy: &'a HashSet<String>,
-    /// Forwards that arrived through each channel (Kelly's success probability).
-    pub reliability: &'a HashMap<String, ForwardOutcomes>,
+    /// Decayed reputation by peer id: the destination peer's score is
+    /// Kelly's success probability (0.5 for a peer missing here).
+    pub reputation: &'a HashMap<String, PeerReputation>,
+    /// The NNLB budget multiplier every candidate carries this cycle, in
+    /// [`crate::health::MIN_MULTIPLIER`, `crate::health::MAX_MULTIPLIER`].
+    pub health_multiplier: f64,
     pub now: u64,
 }
 
@@ -139,14 +144,13 @@ pub fn select(settings: &RebalanceSettings, inputs: &SelectionInputs<'_>) -> Sel
                     amount_msat: amount_msat.msat(),
                     inbound_fee_estimate_ppm: settings.inbound_fee_estimate_ppm,
                     cooldown_days: settings.capital.cooldown_secs as f64 / DAY_SECS,
-                    health_multiplier: settings.health_multiplier,
+                    health_multiplier: inputs.health_multiplier,
                     min_profit_msat: settings.min_profit_sat.saturating_mul(1000),
                     kelly: settings.kelly_fraction.map(|fraction| KellyInput {
                         success_probability: inputs
-                            .reliability
-                            .get(&channel.short_channel_id)
-                            .and_then(ForwardOutcomes::success_ratio)
-                            .unwrap_or(UNKNOWN_SUCCESS_PROBABILITY),
+                            .reputation
+                            .get(&channel.peer_id)
+                            .map_or(UNKNOWN_SUCCESS_PROBABILITY, PeerReputation::score),
                         fraction,
                     }),
                 });
@@ -267,7 +271,7 @@ fn source_score(channel: &ChannelSnapshot) -> f64 {
     channel.local_ratio() * 50.0 - f64::from(channel.fee_ppm) / 10.0
 }
 
-fn wit_channel(
+pub(crate) fn wit_channel(
     settings: &RebalanceSettings,
     channel: &ChannelSnapshot,
     flow: Option<&ChannelFlow>,
@@ -337,7 +341,8 @@ mod tests {
                 modes,
                 histories: &HashMap::new(),
                 busy: &HashSet::new(),
-                reliability: &HashMap::new(),
+                reputation: &HashMap::new(),
+                health_multiplier: 1.0,
                 now: 1_000,
             },
         )
@@ -365,6 +370,62 @@ mod tests {
         assert_eq!(sources, ["3x3x3"]);
         // Target 500k; 3 days of 200k/day allow 600k; 400k needed.
         assert_eq!(candidate.amount_msat, 400_000 * SAT);
+    }
+
+    #[test]
+    fn kelly_reads_the_destination_peers_reputation_and_the_multiplier_is_passed_on() {
+        let channels = [
+            channel("1x1x1", "A", 10, 800),
+            channel("5x5x5", "C", 10, 800),
+            channel("3x3x3", "B", 90, 100),
+        ];
+        let flows = [
+            flow("1x1x1", "source", 200_000),
+            flow("5x5x5", "source", 200_000),
+        ]
+        .into_iter()
+        .collect();
+        // A: 8 settled, 0 failed → (8 + 1) / (8 + 2). B (a source) is
+        // irrelevant; C has no record → 0.5.
+        let reputation = [(
+            "A".to_string(),
+            PeerReputation {
+                success_score: 8.0,
+                failure_score: 0.0,
+                updated_at: 0,
+            },
+        )]
+        .into_iter()
+        .collect();
+        let settings = RebalanceSettings {
+            kelly_fraction: Some(0.5),
+            ..RebalanceSettings::default()
+        };
+        let selection = select(
+            &settings,
+            &SelectionInputs {
+                channels: &channels,
+                flows: &flows,
+                modes: &HashMap::new(),
+                histories: &HashMap::new(),
+                busy: &HashSet::new(),
+                reputation: &reputation,
+                health_multiplier: 2.0,
+                now: 1_000,
+            },
+        );
+        let kelly = |scid: &str| {
+            let c = selection
+                .candidates
+                .iter()
+                .find(|c| c.destination.short_channel_id == scid)
+                .unwrap();
+            assert_eq!(c.health_multiplier, 2.0);
+            c.kelly.unwrap()
+        };
+        assert_eq!(kelly("1x1x1").success_probability, 0.9);
+        assert_eq!(kelly("1x1x1").fraction, 0.5);
+        assert_eq!(kelly("5x5x5").success_probability, 0.5);
     }
 
     #[test]

@@ -13,8 +13,12 @@
 //!   destination's fee, amount at the candidate's.
 //! - Dry-run writes `dry_run` rows and calls nothing on the executor that
 //!   changes it (no job, start, stop, delete or except list).
+//! - Health is assessed once per cycle, before anything else (so every
+//!   report carries it); every candidate of the cycle carries the same
+//!   multiplier, clamped to [0.5, 2.5] (see [`crate::health`]).
 
 use crate::EngineError;
+use crate::health::{HealthAssessment, HealthSource, LocalHealth, clamp_multiplier};
 use crate::outcome::PolicyFailureReport;
 use crate::rebalance::candidates::{
     SelectionInputs, may_be_destination, may_be_source, select, usable,
@@ -26,17 +30,15 @@ use crate::rebalance::report::{
     CandidateDecision, CapitalReport, Decision, ExceptPeersReport, RebalanceCycleReport, SkipRule,
 };
 use crate::rebalance::settings::{RebalanceSettings, WalletFunds};
-use arc_swap::ArcSwap;
-use revops_core::{ChannelSnapshot, Clock, ExecutorError, JobSpec, Msat, Node, RebalanceExecutor};
+use arc_swap::{ArcSwap, ArcSwapOption};
+use revops_core::{ChannelSnapshot, Clock, ExecutorError, Msat, Node, RebalanceExecutor};
 use revops_runtime::{LoadedPolicy, PolicyRuntime, RebalanceCandidate, RebalanceVerdict};
-use revops_store::{NewRebalance, PolicyFailureRow, RebalanceEnd, RebalanceOutcome, Store};
+use revops_store::{NewRebalance, PolicyFailureRow, Store};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
 use revops_store::DAY_SECS;
-/// Kelly's success probability looks at this much forwarding history.
-const RELIABILITY_WINDOW_SECS: u64 = 7 * DAY_SECS;
 
 pub struct RebalanceEngine<N: Node + RebalanceExecutor, C: Clock> {
     pub(crate) node: Arc<N>,
@@ -45,14 +47,18 @@ pub struct RebalanceEngine<N: Node + RebalanceExecutor, C: Clock> {
     runtime: Arc<PolicyRuntime>,
     scorer: ArcSwap<LoadedPolicy>,
     settings: ArcSwap<RebalanceSettings>,
+    /// Where the NNLB health comes from ([`LocalHealth`] unless replaced).
+    pub(crate) health_source: ArcSwap<Arc<dyn HealthSource>>,
+    /// The latest assessment (cycle or [`RebalanceEngine::assess_health`]).
+    pub(crate) last_health: ArcSwapOption<HealthAssessment>,
     /// One rebalance cycle at a time (timer and RPC may race).
-    cycle_lock: tokio::sync::Mutex<()>,
+    pub(crate) cycle_lock: tokio::sync::Mutex<()>,
 }
 
 /// A scorer verdict with the candidate it answers.
-struct Scored {
-    candidate: RebalanceCandidate,
-    verdict: RebalanceVerdict,
+pub(crate) struct Scored {
+    pub(crate) candidate: RebalanceCandidate,
+    pub(crate) verdict: RebalanceVerdict,
 }
 
 impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
@@ -71,6 +77,8 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
             runtime,
             scorer: ArcSwap::new(scorer),
             settings: ArcSwap::from_pointee(settings),
+            health_source: ArcSwap::from_pointee(Arc::new(LocalHealth) as Arc<dyn HealthSource>),
+            last_health: ArcSwapOption::empty(),
             cycle_lock: tokio::sync::Mutex::new(()),
         }
     }
@@ -97,6 +105,11 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
 
     pub fn node(&self) -> &Arc<N> {
         &self.node
+    }
+
+    /// The engine's clock (simulated time in `simulate`), in Unix seconds.
+    pub fn now(&self) -> u64 {
+        self.clock.now_secs()
     }
 
     /// Run one rebalance cycle now. `wallet` is read by the caller (the
@@ -127,6 +140,13 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
         report: &mut RebalanceCycleReport,
     ) -> Result<(), EngineError> {
         let channels = self.node.list_channels().await?;
+        // Health once per cycle; every candidate carries the same multiplier.
+        let health = self.assess(&channels, now)?;
+        let health_multiplier = settings
+            .health_multiplier_override
+            .map_or(health.budget_multiplier, clamp_multiplier);
+        report.health = Some(health);
+        report.health_multiplier = health_multiplier;
         // The overview doubles as the probe for sling: it changes nothing.
         let jobs = match self.node.overview().await {
             Ok(jobs) => Some(jobs),
@@ -181,9 +201,12 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
         );
         let flows = self.store.channel_flows()?;
         let histories = self.store.destination_histories()?;
-        let reliability = self
-            .store
-            .forward_outcomes_by_in_channel(now.saturating_sub(RELIABILITY_WINDOW_SECS))?;
+        // Only Kelly sizing reads the reputation.
+        let reputation = if settings.reputation_enabled && settings.kelly_fraction.is_some() {
+            self.store.peer_reputations()?
+        } else {
+            HashMap::new()
+        };
         let selection = select(
             settings,
             &SelectionInputs {
@@ -192,7 +215,8 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
                 modes: &modes,
                 histories: &histories,
                 busy: &busy,
-                reliability: &reliability,
+                reputation: &reputation,
+                health_multiplier,
                 now,
             },
         );
@@ -226,7 +250,7 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
 
     /// The node-wide controls; `None` (with the refusals reported) when
     /// nothing may start this cycle, else the daily budget.
-    fn capital(
+    pub(crate) fn capital(
         &self,
         settings: &RebalanceSettings,
         wallet: WalletFunds,
@@ -316,7 +340,7 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
 
     /// One scorer batch off the async threads. `Ok(Err(..))` is the policy's
     /// failure, handed back with the candidates it failed on.
-    async fn score(
+    pub(crate) async fn score(
         &self,
         scorer: &Arc<LoadedPolicy>,
         candidates: Vec<RebalanceCandidate>,
@@ -461,78 +485,9 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
             max_fee_ppm,
             expected_profit_msat: verdict.expected_profit_msat,
         };
-        if settings.dry_run {
-            let id = self.store.record_dry_run_rebalance(&new, &verdict.reason)?;
-            let decision = Decision::DryRun {
-                rebalance_id: id,
-                max_fee_ppm,
-                expected_profit_msat: verdict.expected_profit_msat,
-                reason: verdict.reason.clone(),
-            };
-            return Ok((decision, sources, amount_msat));
-        }
-        let id = match self.store.start_rebalance(&new, budget_msat)? {
-            Ok(id) => id,
-            Err(used) => {
-                let refusal = Refusal::Budget {
-                    committed_msat: used.committed_msat(),
-                    max_fee_msat: new.max_fee_msat(),
-                    budget_msat,
-                };
-                let decision = Decision::Refused {
-                    detail: refusal.to_string(),
-                    refusal,
-                };
-                return Ok((decision, sources, amount_msat));
-            }
-        };
-        // The baseline success is judged against: the balance lightningd just reported.
-        let start_local = channels
-            .iter()
-            .find(|c| c.short_channel_id == destination.short_channel_id)
-            .map_or(Msat(destination.local_msat), |c| c.local_msat);
-        self.store.set_rebalance_start_local(id, start_local)?;
-        let spec = JobSpec {
-            short_channel_id: destination.short_channel_id.clone(),
-            amount_msat,
-            max_ppm: max_fee_ppm,
-            candidates: sources.clone(),
-            out_ppm: None,
-            target_ratio: Some(settings.target_ratio),
-            max_hops: Some(settings.max_hops),
-        };
-        let sent = match self.node.create_job(&spec).await {
-            Ok(()) => self.node.start(&spec.short_channel_id).await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        let decision = match sent {
-            Ok(()) => Decision::Started {
-                rebalance_id: id,
-                max_fee_ppm,
-                expected_profit_msat: verdict.expected_profit_msat,
-                reason: verdict.reason.clone(),
-            },
-            Err(e) => {
-                log::warn!(
-                    "sling refused the rebalance into {}: {e}",
-                    spec.short_channel_id
-                );
-                // A stored but unstarted job would be mistaken for the operator's.
-                let _ = self.node.delete(&spec.short_channel_id).await;
-                let end = RebalanceEnd {
-                    outcome: RebalanceOutcome::Failed,
-                    moved_msat: Msat(0),
-                    fee_msat: None,
-                    fee_is_estimate: false,
-                    reason: format!("sling refused the job: {e}"),
-                };
-                self.store.finish_rebalance(id, &end, now)?;
-                Decision::ExecutorFailed {
-                    rebalance_id: id,
-                    error: e.to_string(),
-                }
-            }
-        };
+        let decision = self
+            .launch(settings, channels, &new, &verdict.reason, budget_msat)
+            .await?;
         Ok((decision, sources, amount_msat))
     }
 }

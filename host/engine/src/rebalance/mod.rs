@@ -11,11 +11,15 @@
 pub mod candidates;
 pub mod controls;
 pub mod cycle;
+mod launch;
+pub mod manual;
 mod monitor;
 pub mod report;
 pub mod settings;
 
 pub use cycle::RebalanceEngine;
+pub use manual::{ManualError, ManualReport, ManualRequest, ManualVerdict};
+pub use monitor::ClearedReservations;
 pub use report::{
     CandidateDecision, CapitalReport, Decision, ExceptPeersReport, FinishedRebalance,
     RebalanceCycleReport, SkipRule,

@@ -12,14 +12,103 @@
 //!   logged and noted in the reason but never keeps the row running, so the
 //!   budget hold is always settled.
 //! - Without sling only timeouts are applied: they need no executor call.
+//! - Start-up reconciliation is the same judgement: a row whose job sling
+//!   no longer lists is finished (its hold released); a row whose job still
+//!   runs is resumed, watched by the next cycles as before the restart.
+//! - Clearing reservations stops and deletes the rows' jobs first: a hold
+//!   is never released while its job may still spend.
 
 use crate::EngineError;
 use crate::rebalance::cycle::RebalanceEngine;
 use crate::rebalance::report::FinishedRebalance;
 use revops_core::{ChannelSnapshot, Clock, JobOverview, Msat, Node, RebalanceExecutor, TaskState};
 use revops_store::{RebalanceEnd, RebalanceEntry, RebalanceOutcome};
+use serde::Serialize;
+
+/// What `revenue-clear-reservations` did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClearedReservations {
+    /// Rows that had already ended (settled as the monitor would).
+    pub finished: Vec<FinishedRebalance>,
+    /// Rows stopped by the operator: their jobs stopped and deleted, holds released.
+    pub cleared: Vec<FinishedRebalance>,
+    pub released_msat: Msat,
+}
 
 impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
+    /// Settles the ledger against sling at start-up (or whenever asked),
+    /// starting nothing. Returns the rows it finished, and whether sling
+    /// answered (without it only timeouts can be judged).
+    pub async fn reconcile(&self) -> Result<(Vec<FinishedRebalance>, bool), EngineError> {
+        let _one_at_a_time = self.cycle_lock.lock().await;
+        let channels = self.node.list_channels().await?;
+        let jobs = match self.node.overview().await {
+            Ok(jobs) => Some(jobs),
+            Err(e) => {
+                log::debug!("reconciling rebalances without sling: {e}");
+                None
+            }
+        };
+        let timeout_secs = self.settings().capital.reservation_timeout_secs;
+        let finished = self
+            .monitor(&channels, jobs.as_deref(), timeout_secs, self.now())
+            .await?;
+        Ok((finished, jobs.is_some()))
+    }
+
+    /// Stops sling on every running rebalance (lightningd is shutting
+    /// down). Rows stay running: the start-up reconciliation judges them.
+    /// Returns the channels whose stop sling acknowledged.
+    pub async fn stop_running_jobs(&self) -> Result<Vec<String>, EngineError> {
+        let mut stopped = Vec::new();
+        for row in self.store.running_rebalances()? {
+            match self.node.stop(&row.to_channel).await {
+                Ok(_) => stopped.push(row.to_channel),
+                Err(e) => log::info!("sling-stop {} at shutdown failed: {e}", row.to_channel),
+            }
+        }
+        Ok(stopped)
+    }
+
+    /// Releases every budget hold: rows already over are settled as usual;
+    /// the others have their sling jobs stopped and deleted and end as
+    /// `stopped`, their holds released.
+    pub async fn clear_reservations(&self) -> Result<ClearedReservations, EngineError> {
+        let (finished, _) = self.reconcile().await?;
+        let _one_at_a_time = self.cycle_lock.lock().await;
+        let mut cleared = Vec::new();
+        let mut released_msat = 0u64;
+        let now = self.now();
+        for row in self.store.running_rebalances()? {
+            let (_, note) = self
+                .close_job(&row.to_channel, row.max_fee_ppm, false)
+                .await;
+            let end = end(
+                RebalanceOutcome::Stopped,
+                0,
+                None,
+                format!("stopped by revenue-clear-reservations; hold released{note}"),
+            );
+            if self.store.finish_rebalance(row.id, &end, now)? {
+                released_msat += row.reserved_msat.map_or(0, Msat::msat);
+                cleared.push(FinishedRebalance {
+                    rebalance_id: row.id,
+                    to_channel: row.to_channel.clone(),
+                    outcome: end.outcome,
+                    moved_msat: end.moved_msat,
+                    fee_msat: end.fee_msat,
+                    fee_is_estimate: end.fee_is_estimate,
+                    reason: end.reason,
+                });
+            }
+        }
+        Ok(ClearedReservations {
+            finished,
+            cleared,
+            released_msat: Msat(released_msat),
+        })
+    }
+
     /// Finishes every running row that is over; `jobs` is sling's overview
     /// (`None` when sling is absent or did not answer).
     pub(crate) async fn monitor(
@@ -119,16 +208,32 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
                     RebalanceOutcome::Failed,
                     "sling lists no job for the channel any more".to_string(),
                 )),
-                Some(job) => job
-                    .tasks
-                    .iter()
-                    .find(|t| matches!(t.state, TaskState::Error | TaskState::Stopped))
-                    .map(|t| {
-                        (
-                            RebalanceOutcome::Failed,
-                            format!("sling task {} is {}", t.task_number, t.state),
-                        )
-                    }),
+                // A job whose every task has halted will never move
+                // anything: `Stopping` is what sling leaves on a task that
+                // was idle (e.g. waiting for a cheap route) when stopped.
+                Some(job)
+                    if !job.tasks.is_empty()
+                        && job.tasks.iter().all(|t| {
+                            matches!(
+                                t.state,
+                                TaskState::Error
+                                    | TaskState::Stopped
+                                    | TaskState::Stopping
+                                    | TaskState::NotStarted
+                            )
+                        }) =>
+                {
+                    let states: Vec<String> = job
+                        .tasks
+                        .iter()
+                        .map(|t| format!("{}:{}", t.task_number, t.state))
+                        .collect();
+                    Some((
+                        RebalanceOutcome::Failed,
+                        format!("sling's job has halted ({})", states.join(", ")),
+                    ))
+                }
+                Some(_) => None,
             }
         };
         let (outcome, reason) = reason?;

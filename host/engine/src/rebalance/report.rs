@@ -7,6 +7,7 @@
 //!   [`RebalanceCycleReport::count`]); it never counts anything twice.
 
 use crate::PolicyFailureReport;
+use crate::health::HealthAssessment;
 use crate::rebalance::controls::Refusal;
 use revops_core::Msat;
 use revops_store::{BudgetUse, RebalanceOutcome};
@@ -20,6 +21,11 @@ pub struct RebalanceCycleReport {
     pub dry_run: bool,
     /// Why nothing was started or asked this cycle (sling absent, …).
     pub disabled: Option<String>,
+    /// The node's NNLB health, assessed once at the start of the cycle.
+    pub health: Option<HealthAssessment>,
+    /// The budget multiplier every candidate carried: the assessment's, or
+    /// the operator's override.
+    pub health_multiplier: f64,
     pub capital: Option<CapitalReport>,
     /// Node-wide refusals: while any holds, no candidate is considered.
     pub capital_refusals: Vec<Refusal>,
@@ -40,6 +46,8 @@ impl RebalanceCycleReport {
             duration_ms: 0,
             dry_run,
             disabled: None,
+            health: None,
+            health_multiplier: 1.0,
             capital: None,
             capital_refusals: Vec::new(),
             except_peers: None,

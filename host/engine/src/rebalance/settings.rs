@@ -27,10 +27,16 @@ pub struct RebalanceSettings {
     pub inbound_fee_estimate_ppm: u32,
     /// The least expected profit worth paying for (before the health multiplier).
     pub min_profit_sat: u64,
-    /// NNLB multiplier from our health tier; divides the profit threshold.
-    pub health_multiplier: f64,
+    /// Operator override of the NNLB budget multiplier (clamped to
+    /// [0.5, 2.5]); `None` (the default) uses the health assessment's, made
+    /// once per cycle (see [`crate::health`]). `Some(1.0)` turns NNLB off.
+    pub health_multiplier_override: Option<f64>,
     /// Share of the full Kelly stake; `None` leaves Kelly sizing off.
     pub kelly_fraction: Option<f64>,
+    /// Kelly's success probability is the destination peer's decayed
+    /// reputation score; off, every peer counts as unknown (0.5). The
+    /// plugin sets it with `FlowSettings::reputation_enabled`.
+    pub reputation_enabled: bool,
     /// Name of the scorer policy the plugin loads (the engine is handed it).
     pub scorer_policy: String,
     /// A channel with less than this share on our side is a destination.
@@ -53,8 +59,9 @@ impl Default for RebalanceSettings {
             max_amount_sat: 5_000_000,
             inbound_fee_estimate_ppm: 500,
             min_profit_sat: 10,
-            health_multiplier: 1.0,
+            health_multiplier_override: None,
             kelly_fraction: None,
+            reputation_enabled: true,
             scorer_policy: DEFAULT_SCORER_POLICY.to_string(),
             destination_max_outbound_ratio: 0.2,
             source_min_outbound_ratio: 0.8,
