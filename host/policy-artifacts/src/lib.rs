@@ -37,9 +37,10 @@ pub const REBALANCE_EV: &[u8] =
 /// Every built-in rebalance scorer, the default first.
 pub const BUILT_IN_SCORERS: &[&[u8]] = &[REBALANCE_EV];
 
-/// Deliberately misbehaving fee policies (crate `revops-test-hostile`), one
-/// per failure kind the runtime must contain. Their `metadata` is valid
-/// (name `hostile-<mode>`); only `decide-fees` misbehaves.
+/// Deliberately misbehaving policies (crate `revops-test-hostile`), one per
+/// failure kind the runtime must contain. Their `metadata` is valid (name
+/// `hostile-<mode>`, roles fee-strategy and rebalance-scorer); `decide-fees`
+/// and `score-rebalances` misbehave alike.
 pub mod hostile {
     /// `decide-fees` never returns (fuel / epoch interruption must stop it).
     pub const INFINITE_LOOP: &[u8] = include_bytes!(concat!(

@@ -1,5 +1,6 @@
 //! The hostile component (wasm32 only): valid `metadata`, and a `decide-fees`
-//! that misbehaves as [`crate::SELECTED`] says.
+//! and a `score-rebalances` that misbehave as [`crate::SELECTED`] says (so
+//! one build tests containment for both roles).
 //!
 //! Invariants:
 //! - The only import is `revops:policy/host`, like a real policy, so the host
@@ -10,10 +11,10 @@ use std::hint::black_box;
 
 wit_bindgen::generate!({
     path: "../../wit",
-    world: "fee-policy",
+    world: "all-roles",
 });
 
-use exports::revops::policy::{fee_strategy, metadata};
+use exports::revops::policy::{fee_strategy, metadata, rebalance_scorer};
 use revops::policy::host::{LogLevel, log};
 use revops::policy::types as wit;
 
@@ -24,7 +25,7 @@ impl metadata::Guest for Hostile {
         wit::PolicyMetadata {
             name: format!("hostile-{}", SELECTED.slug()),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            roles: vec![wit::Role::FeeStrategy],
+            roles: vec![wit::Role::FeeStrategy, wit::Role::RebalanceScorer],
             description: "Misbehaves on purpose; for containment tests only.".to_owned(),
         }
     }
@@ -49,6 +50,44 @@ impl fee_strategy::Guest for Hostile {
             Mode::WellBehaved => Ok(hold_all(inputs)),
         }
     }
+}
+
+impl rebalance_scorer::Guest for Hostile {
+    fn score_rebalances(
+        candidates: Vec<wit::RebalanceCandidate>,
+    ) -> Result<Vec<wit::RebalanceVerdict>, String> {
+        log(
+            LogLevel::Warn,
+            &format!("hostile scorer running in mode {}", SELECTED.slug()),
+        );
+        match SELECTED {
+            Mode::InfiniteLoop => infinite_loop(),
+            Mode::MemoryBomb => memory_bomb(),
+            Mode::Panic => panic!("hostile scorer: deliberate panic"),
+            Mode::GuestError => Err("hostile scorer: deliberate guest error".to_owned()),
+            Mode::WrongCount => {
+                let mut verdicts = reject_all(candidates);
+                verdicts.pop();
+                Ok(verdicts)
+            }
+            Mode::WellBehaved => Ok(reject_all(candidates)),
+        }
+    }
+}
+
+/// A correct answer: start nothing.
+fn reject_all(candidates: Vec<wit::RebalanceCandidate>) -> Vec<wit::RebalanceVerdict> {
+    candidates
+        .iter()
+        .map(|_| wit::RebalanceVerdict {
+            accept: false,
+            amount_msat: 0,
+            max_fee_ppm: 0,
+            sources: Vec::new(),
+            expected_profit_msat: 0,
+            reason: "hostile scorer rejecting everything".to_owned(),
+        })
+        .collect()
 }
 
 /// Spins forever; `black_box` keeps the optimiser from proving it pointless.
