@@ -64,8 +64,13 @@ impl Node {
     }
 
     pub async fn start_with(scenario: Scenario, options: Value) -> Node {
+        Self::start_on(SimNetwork::new(scenario), options).await
+    }
+
+    /// Start on a network already run forward (history, balances set).
+    pub async fn start_on(network: SimNetwork, options: Value) -> Node {
         let dir = tempfile::tempdir().unwrap();
-        let network = Arc::new(Mutex::new(SimNetwork::new(scenario)));
+        let network = Arc::new(Mutex::new(network));
         let mut opts: Map<String, Value> = options.as_object().cloned().unwrap_or_default();
         opts.entry("revenue-ops-policy-dir".to_string())
             .or_insert_with(|| json!(dir.path().join("policies").display().to_string()));

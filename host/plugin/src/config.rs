@@ -9,7 +9,9 @@
 //!   drops the override and returns to the option value.
 
 use revops_engine::FeeSettings;
+use revops_engine::RebalanceSettings;
 use revops_engine::flow::FlowSettings;
+use revops_engine::rebalance::controls::CapitalSettings;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -152,6 +154,112 @@ pub const KEYS: &[ConfigKey] = &[
         mutable: true,
         description: "fee policy for peers whose strategy is dynamic",
     },
+    ConfigKey {
+        key: "rebalance_interval",
+        option: "revenue-ops-rebalance-interval",
+        kind: Kind::Int {
+            min: 60,
+            max: 86_400,
+        },
+        mutable: true,
+        description: "seconds between rebalance checks",
+    },
+    ConfigKey {
+        key: "min_wallet_reserve",
+        option: "revenue-ops-min-wallet-reserve",
+        kind: Kind::Int {
+            min: 0,
+            max: 2_100_000_000_000_000,
+        },
+        mutable: true,
+        description: "sats (on-chain + spendable) below which no rebalance starts",
+    },
+    ConfigKey {
+        key: "daily_budget_sats",
+        option: "revenue-ops-daily-budget-sats",
+        kind: Kind::Int {
+            min: 0,
+            max: 100_000_000,
+        },
+        mutable: true,
+        description: "most rebalance fees spent or held in 24 h, in sats",
+    },
+    ConfigKey {
+        key: "proportional_budget",
+        option: "revenue-ops-proportional-budget",
+        kind: Kind::Bool,
+        mutable: true,
+        description: "let the daily budget grow to a share of the last 24 h's revenue",
+    },
+    ConfigKey {
+        key: "proportional_budget_pct",
+        option: "revenue-ops-proportional-budget-pct",
+        kind: Kind::Float { min: 0.0, max: 1.0 },
+        mutable: true,
+        description: "share of the last 24 h's revenue the daily budget may grow to",
+    },
+    ConfigKey {
+        key: "max_concurrent_jobs",
+        option: "revenue-ops-max-concurrent-jobs",
+        kind: Kind::Int { min: 0, max: 50 },
+        mutable: true,
+        description: "most rebalances running at once (0 pauses rebalancing)",
+    },
+    ConfigKey {
+        key: "reservation_timeout_hours",
+        option: "revenue-ops-reservation-timeout-hours",
+        kind: Kind::Int { min: 1, max: 72 },
+        mutable: true,
+        description: "hours after which a running rebalance is given up and its hold released",
+    },
+    ConfigKey {
+        key: "rebalance_min_profit",
+        option: "revenue-ops-rebalance-min-profit",
+        kind: Kind::Int {
+            min: 0,
+            max: 10_000_000,
+        },
+        mutable: true,
+        description: "least expected profit, in sats, worth paying a rebalance for",
+    },
+    ConfigKey {
+        key: "enable_kelly",
+        option: "revenue-ops-enable-kelly",
+        kind: Kind::Bool,
+        mutable: true,
+        description: "size rebalances with the Kelly criterion",
+    },
+    ConfigKey {
+        key: "kelly_fraction",
+        option: "revenue-ops-kelly-fraction",
+        kind: Kind::Float {
+            min: 0.01,
+            max: 1.0,
+        },
+        mutable: true,
+        description: "share of the full Kelly stake used",
+    },
+    ConfigKey {
+        key: "enable_reputation",
+        option: "revenue-ops-enable-reputation",
+        kind: Kind::Bool,
+        mutable: true,
+        description: "keep a decayed per-peer reputation and give it to the policies",
+    },
+    ConfigKey {
+        key: "reputation_decay",
+        option: "revenue-ops-reputation-decay",
+        kind: Kind::Float { min: 0.5, max: 1.0 },
+        mutable: true,
+        description: "factor peer reputation is multiplied by at every flow analysis",
+    },
+    ConfigKey {
+        key: "rebalance_scorer",
+        option: "revenue-ops-rebalance-scorer",
+        kind: Kind::Name,
+        mutable: true,
+        description: "policy (rebalance-scorer role) that scores rebalances",
+    },
 ];
 
 pub fn find_key(name: &str) -> Option<&'static ConfigKey> {
@@ -280,8 +388,51 @@ impl Config {
             source_threshold: float("source_threshold", defaults.source_threshold),
             sink_threshold: float("sink_threshold", defaults.sink_threshold),
             congestion_threshold: float("htlc_congestion_threshold", defaults.congestion_threshold),
+            reputation_enabled: self
+                .get("enable_reputation")
+                .as_bool()
+                .unwrap_or(defaults.reputation_enabled),
+            reputation_decay: float("reputation_decay", defaults.reputation_decay),
             ..defaults
         }
+    }
+
+    /// The rebalancer's settings: `base` with every operator-set field
+    /// replaced (the scorer and fields without a key are kept).
+    pub fn rebalance_settings(&self, base: &RebalanceSettings) -> RebalanceSettings {
+        let float = |key: &str, default: f64| self.get(key).as_f64().unwrap_or(default);
+        let flag = |key: &str, default: bool| self.get(key).as_bool().unwrap_or(default);
+        let int = |key: &str| self.int(key).max(0) as u64;
+        let defaults = &base.capital;
+        RebalanceSettings {
+            capital: CapitalSettings {
+                min_wallet_reserve_sat: int("min_wallet_reserve"),
+                daily_budget_sat: int("daily_budget_sats"),
+                proportional_budget: flag("proportional_budget", defaults.proportional_budget),
+                proportional_budget_pct: float(
+                    "proportional_budget_pct",
+                    defaults.proportional_budget_pct,
+                ),
+                max_concurrent_jobs: u32::try_from(int("max_concurrent_jobs")).unwrap_or(u32::MAX),
+                reservation_timeout_secs: int("reservation_timeout_hours").max(1) * 3_600,
+                ..defaults.clone()
+            },
+            dry_run: flag("dry_run", false),
+            min_profit_sat: int("rebalance_min_profit"),
+            reputation_enabled: flag("enable_reputation", base.reputation_enabled),
+            kelly_fraction: flag("enable_kelly", false).then(|| float("kelly_fraction", 0.5)),
+            congestion_threshold: float("htlc_congestion_threshold", base.congestion_threshold),
+            scorer_policy: self
+                .get("rebalance_scorer")
+                .as_str()
+                .unwrap_or(&base.scorer_policy)
+                .to_string(),
+            ..base.clone()
+        }
+    }
+
+    pub fn rebalance_interval_secs(&self) -> u64 {
+        self.int("rebalance_interval").max(60) as u64
     }
 
     pub fn flow_interval_secs(&self) -> u64 {

@@ -1,4 +1,4 @@
-//! The timed loops (fee cycle, flow analysis): each runs every interval
+//! The timed loops (fee cycle, flow analysis, rebalance check): each runs every interval
 //! ± 20% jitter, so many nodes running the plugin do not act in lock-step.
 
 use crate::state::State;
@@ -23,6 +23,7 @@ fn jittered_secs(interval_secs: u64) -> u64 {
 pub enum Loop {
     Fee,
     Flow,
+    Rebalance,
 }
 
 impl Loop {
@@ -30,6 +31,7 @@ impl Loop {
         match self {
             Loop::Fee => "fee",
             Loop::Flow => "flow",
+            Loop::Rebalance => "rebalance",
         }
     }
 
@@ -37,14 +39,18 @@ impl Loop {
         match self {
             Loop::Fee => state.0.engine.settings().fee_interval_secs,
             Loop::Flow => state.config().flow_interval_secs(),
+            Loop::Rebalance => state.config().rebalance_interval_secs(),
         }
     }
 
-    /// Flow analysis runs first so the first fee cycle sees flow states.
+    /// Flow analysis runs first so the first fee cycle sees flow states;
+    /// the first rebalance check comes after both (it reads flow states
+    /// and what the fee cycle set).
     fn first_delay_secs(self, interval_secs: u64) -> u64 {
         match self {
             Loop::Fee => first_delay_secs(interval_secs),
             Loop::Flow => first_delay_secs(interval_secs) / 6,
+            Loop::Rebalance => first_delay_secs(interval_secs).max(120),
         }
     }
 
@@ -73,6 +79,22 @@ impl Loop {
                     report.pruned.forwards_deleted
                 ),
                 Err(e) => log::warn!("flow analysis failed: {e}"),
+            },
+            Loop::Rebalance => match state.run_rebalance_cycle().await {
+                Ok(report) => {
+                    if let Some(why) = &report.disabled {
+                        log::debug!("rebalance check: disabled: {why}");
+                    } else {
+                        log::info!(
+                            "rebalance check: {} candidates, {} finished, counts {:?}{}",
+                            report.candidates.len(),
+                            report.finished.len(),
+                            report.counts,
+                            if report.dry_run { " (dry-run)" } else { "" }
+                        );
+                    }
+                }
+                Err(e) => log::warn!("rebalance check failed: {e}"),
             },
         }
     }
@@ -114,5 +136,6 @@ mod tests {
         assert_eq!(first_delay_secs(1800), 60);
         assert_eq!(first_delay_secs(86_400), 300);
         assert!(Loop::Flow.first_delay_secs(3600) < Loop::Fee.first_delay_secs(1800));
+        assert!(Loop::Rebalance.first_delay_secs(900) > Loop::Fee.first_delay_secs(1800));
     }
 }

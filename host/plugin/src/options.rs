@@ -127,3 +127,120 @@ pub fn hive_fee_ppm() -> DefaultIntegerConfigOption<'static> {
     )
     .dynamic()
 }
+
+pub fn rebalance_interval() -> DefaultIntegerConfigOption<'static> {
+    ConfigOption::new_i64_with_default(
+        "revenue-ops-rebalance-interval",
+        900,
+        "Seconds between rebalance checks (±20% jitter)",
+    )
+    .dynamic()
+}
+
+pub fn min_wallet_reserve() -> DefaultIntegerConfigOption<'static> {
+    ConfigOption::new_i64_with_default(
+        "revenue-ops-min-wallet-reserve",
+        1_000_000,
+        "Sats (confirmed on-chain + spendable in channels) below which no rebalance starts",
+    )
+    .dynamic()
+}
+
+pub fn daily_budget_sats() -> DefaultIntegerConfigOption<'static> {
+    ConfigOption::new_i64_with_default(
+        "revenue-ops-daily-budget-sats",
+        5_000,
+        "Most rebalance fees spent or held in 24 h (the floor when the proportional budget is on)",
+    )
+    .dynamic()
+}
+
+pub fn proportional_budget() -> DefaultBooleanConfigOption<'static> {
+    ConfigOption::new_bool_with_default(
+        "revenue-ops-proportional-budget",
+        true,
+        "Let the daily rebalance budget grow to a share of the last 24 h's revenue",
+    )
+    .dynamic()
+}
+
+pub fn proportional_budget_pct() -> DefaultStringConfigOption<'static> {
+    ConfigOption::new_str_with_default(
+        "revenue-ops-proportional-budget-pct",
+        "0.30",
+        "Share of the last 24 h's routing revenue the daily rebalance budget may grow to",
+    )
+    .dynamic()
+}
+
+pub fn max_concurrent_jobs() -> DefaultIntegerConfigOption<'static> {
+    ConfigOption::new_i64_with_default(
+        "revenue-ops-max-concurrent-jobs",
+        5,
+        "Most rebalances running at once",
+    )
+    .dynamic()
+}
+
+pub fn reservation_timeout_hours() -> DefaultIntegerConfigOption<'static> {
+    ConfigOption::new_i64_with_default(
+        "revenue-ops-reservation-timeout-hours",
+        4,
+        "A rebalance not done after this many hours is given up and its budget released",
+    )
+    .dynamic()
+}
+
+pub fn rebalance_min_profit() -> DefaultIntegerConfigOption<'static> {
+    ConfigOption::new_i64_with_default(
+        "revenue-ops-rebalance-min-profit",
+        10,
+        "Least expected profit, in sats, worth paying a rebalance for",
+    )
+    .dynamic()
+}
+
+pub fn enable_kelly() -> DefaultBooleanConfigOption<'static> {
+    ConfigOption::new_bool_with_default(
+        "revenue-ops-enable-kelly",
+        false,
+        "Size rebalances with the Kelly criterion on the destination peer's reputation",
+    )
+    .dynamic()
+}
+
+pub fn kelly_fraction() -> DefaultStringConfigOption<'static> {
+    ConfigOption::new_str_with_default(
+        "revenue-ops-kelly-fraction",
+        "0.5",
+        "Share of the full Kelly stake used when Kelly sizing is on",
+    )
+    .dynamic()
+}
+
+pub fn enable_reputation() -> DefaultBooleanConfigOption<'static> {
+    ConfigOption::new_bool_with_default(
+        "revenue-ops-enable-reputation",
+        true,
+        "Keep a decayed success/failure reputation per peer and give it to the policies",
+    )
+    .dynamic()
+}
+
+pub fn reputation_decay() -> DefaultStringConfigOption<'static> {
+    ConfigOption::new_str_with_default(
+        "revenue-ops-reputation-decay",
+        "0.98",
+        "Factor peer reputation is multiplied by at every flow analysis",
+    )
+    .dynamic()
+}
+
+pub fn rebalance_scorer() -> DefaultStringConfigOption<'static> {
+    ConfigOption::new_str_with_default(
+        "revenue-ops-rebalance-scorer",
+        "rebalance-ev",
+        "Name of the policy (with the rebalance-scorer role) that scores rebalances",
+    )
+    .dynamic()
+}

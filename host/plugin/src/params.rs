@@ -104,6 +104,24 @@ impl Params {
         }
     }
 
+    /// A non-negative integer, accepting numeric strings.
+    pub fn u64(&self, name: &str) -> anyhow::Result<Option<u64>> {
+        let Some(v) = self.values.get(name) else {
+            return Ok(None);
+        };
+        let n = match v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        n.map(Some).ok_or_else(|| {
+            invalid(format!(
+                "{}: `{name}` must be a non-negative integer, got {v}",
+                self.method
+            ))
+        })
+    }
+
     pub fn bool(&self, name: &str) -> anyhow::Result<Option<bool>> {
         match self.values.get(name) {
             None => Ok(None),

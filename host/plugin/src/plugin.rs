@@ -15,14 +15,15 @@ use crate::state::{Inner, LoopStatus, Rebalancer, State};
 use anyhow::Context;
 use cln_plugin::{Builder, ConfiguredPlugin, options::Value as OptValue};
 use revops_core::{Clock, SystemClock};
-use revops_engine::{FeeEngine, RebalanceEngine, RebalanceSettings};
+use revops_engine::{FeeEngine, PolicySet, RebalanceEngine, RebalanceSettings};
 use revops_node::{ClnNode, RpcSettings};
-use revops_runtime::{Limits, PolicyRuntime};
+use revops_runtime::{Limits, LoadedPolicy, PolicyRuntime, Role};
 use revops_store::Store;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::{Stdin, Stdout};
 
 pub fn run() -> anyhow::Result<()> {
@@ -50,6 +51,19 @@ async fn serve() -> anyhow::Result<()> {
         .option(options::flow_source_threshold())
         .option(options::flow_sink_threshold())
         .option(options::hive_fee_ppm())
+        .option(options::rebalance_interval())
+        .option(options::min_wallet_reserve())
+        .option(options::daily_budget_sats())
+        .option(options::proportional_budget())
+        .option(options::proportional_budget_pct())
+        .option(options::max_concurrent_jobs())
+        .option(options::reservation_timeout_hours())
+        .option(options::rebalance_min_profit())
+        .option(options::enable_kelly())
+        .option(options::kelly_fraction())
+        .option(options::enable_reputation())
+        .option(options::reputation_decay())
+        .option(options::rebalance_scorer())
         .setconfig_callback(rpc::config::setconfig)
         .subscribe("shutdown", on_shutdown)
         .subscribe("forward_event", forward_events::on_forward_event);
@@ -81,14 +95,114 @@ async fn serve() -> anyhow::Result<()> {
     );
     tokio::spawn(forward_events::run(state.clone()));
     tokio::spawn(loops::run(state.clone(), Loop::Flow));
-    tokio::spawn(loops::run(state, Loop::Fee));
+    tokio::spawn(loops::run(state.clone(), Loop::Fee));
+    match state.rebalancer() {
+        Ok(_) => {
+            tokio::spawn(reconcile_rebalances(state.clone()));
+            tokio::spawn(loops::run(state.clone(), Loop::Rebalance));
+        }
+        Err(why) => log::warn!("rebalancing is disabled: {why}"),
+    }
+    tokio::spawn(on_sigterm(state));
     plugin.join().await
 }
 
-async fn on_shutdown(_plugin: cln_plugin::Plugin<State>, _params: Value) -> anyhow::Result<()> {
+/// Settles rebalances left running by the previous run: a job sling no
+/// longer has is finished and its budget hold released; one it still runs
+/// is resumed. Needs sling, which may start after us: retried a few times.
+async fn reconcile_rebalances(state: State) {
+    const ATTEMPTS: u32 = 5;
+    const RETRY: Duration = Duration::from_secs(10);
+    let Ok(rebalancer) = state.rebalancer() else {
+        return;
+    };
+    for attempt in 1..=ATTEMPTS {
+        let running = rebalancer
+            .store()
+            .running_rebalances()
+            .map_or(0, |r| r.len());
+        if running == 0 {
+            return;
+        }
+        match rebalancer.reconcile().await {
+            Ok((finished, sling_answered)) => {
+                let left = rebalancer
+                    .store()
+                    .running_rebalances()
+                    .map_or(0, |r| r.len());
+                if sling_answered || left < running {
+                    log::info!(
+                        "start-up: {running} rebalances were running; {} finished ({}), {left} resumed",
+                        finished.len(),
+                        finished
+                            .iter()
+                            .map(|f| format!("#{} {}", f.rebalance_id, f.outcome.as_str()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+                // Without sling's answer the jobs are judged again shortly.
+                if sling_answered {
+                    return;
+                }
+            }
+            Err(e) => log::warn!("start-up reconciliation of rebalances failed: {e}"),
+        }
+        if attempt < ATTEMPTS {
+            tokio::time::sleep(RETRY).await;
+        }
+    }
+}
+
+/// Stops sling on our running rebalances, within a few seconds. When
+/// lightningd itself shuts down it refuses our calls (-5) and sling stops
+/// with it; the rows stay running and the next start-up reconciles them
+/// (resumed if sling still runs the job, finished if it is gone).
+async fn stop_rebalances(state: &State) {
+    const STOP_WITHIN: Duration = Duration::from_secs(5);
+    let Ok(rebalancer) = state.rebalancer() else {
+        return;
+    };
+    if rebalancer.settings().dry_run {
+        return;
+    }
+    match tokio::time::timeout(STOP_WITHIN, rebalancer.stop_running_jobs()).await {
+        Ok(Ok(stopped)) if !stopped.is_empty() => {
+            log::info!(
+                "stopped {} rebalance jobs: {}",
+                stopped.len(),
+                stopped.join(", ")
+            )
+        }
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            log::info!("could not stop rebalance jobs ({e}); the next start reconciles them")
+        }
+        Err(_) => {
+            log::warn!("stopping rebalance jobs took longer than {STOP_WITHIN:?}; left to sling")
+        }
+    }
+}
+
+async fn on_shutdown(plugin: cln_plugin::Plugin<State>, _params: Value) -> anyhow::Result<()> {
     log::info!("lightningd is shutting down; stopping cl-revenue-ops");
+    stop_rebalances(plugin.state()).await;
     // The database is consistent at every commit; nothing to flush.
     std::process::exit(0);
+}
+
+/// SIGTERM without lightningd's shutdown notification (e.g. a service
+/// manager stopping the plugin): the same orderly stop.
+async fn on_sigterm(state: State) {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        return;
+    };
+    if term.recv().await.is_some() {
+        log::info!("SIGTERM: stopping cl-revenue-ops");
+        stop_rebalances(&state).await;
+        std::process::exit(0);
+    }
 }
 
 fn option_json(v: Option<OptValue>) -> Value {
@@ -162,7 +276,19 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
     let rpc_settings = RpcSettings::new(config.rpc_timeout_secs(), config.rpc_breaker_secs());
     let node = Arc::new(ClnNode::new(rpc_path, Arc::clone(&rpc_settings)));
     let settings = config.fee_settings();
-    let rebalancer = rebalancer(&node, &store, &runtime, settings.dry_run);
+    let rebalance_settings = config.rebalance_settings(&RebalanceSettings::default());
+    let built_in_scorer = runtime
+        .load(revops_policy_artifacts::REBALANCE_EV)
+        .map(Arc::new)
+        .map_err(|e| format!("the built-in rebalance scorer failed to load: {e}"));
+    let rebalancer = rebalancer(
+        &node,
+        &store,
+        &runtime,
+        &built_in_scorer,
+        &policies,
+        rebalance_settings,
+    );
     let engine = FeeEngine::new(node, SystemClock, store, runtime, policies, settings);
     engine.set_flow_settings(config.flow_settings());
     Ok(State(Arc::new(Inner {
@@ -174,6 +300,8 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
         policy_dir,
         fee_loop: Mutex::new(LoopStatus::default()),
         flow_loop: Mutex::new(LoopStatus::default()),
+        rebalance_loop: Mutex::new(LoopStatus::default()),
+        rebalance_loop_wake: tokio::sync::Notify::new(),
         policy_load_errors,
         policy_sources,
         fee_loop_wake: tokio::sync::Notify::new(),
@@ -182,30 +310,57 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
         flow_loop_wake: tokio::sync::Notify::new(),
         policy_changes: Mutex::new(Default::default()),
         rebalancer,
+        built_in_scorer: built_in_scorer.ok(),
         last_rebalance: Mutex::new(None),
     })))
 }
 
-/// The rebalancer with the built-in scorer, or why there is none. Its
-/// capital controls are the documented defaults until they get options.
+/// The rebalancer with its scorer, or why there is none.
 fn rebalancer(
     node: &Arc<ClnNode>,
     store: &Arc<Store>,
     runtime: &Arc<PolicyRuntime>,
-    dry_run: bool,
+    built_in: &Result<Arc<LoadedPolicy>, String>,
+    policies: &PolicySet,
+    settings: RebalanceSettings,
 ) -> Result<Rebalancer, String> {
-    let scorer = runtime
-        .load(revops_policy_artifacts::REBALANCE_EV)
-        .map_err(|e| format!("the built-in rebalance scorer failed to load: {e}"))?;
+    let built_in = built_in.as_ref().map_err(Clone::clone)?;
+    let scorer = select_scorer(policies, built_in, &settings.scorer_policy);
     Ok(RebalanceEngine::new(
         Arc::clone(node),
         SystemClock,
         Arc::clone(store),
         Arc::clone(runtime),
-        Arc::new(scorer),
-        RebalanceSettings {
-            dry_run,
-            ..RebalanceSettings::default()
-        },
+        scorer,
+        settings,
     ))
+}
+
+/// The scorer named `name`: the built-in one, or a loaded policy with the
+/// rebalance-scorer role; anything else keeps the built-in one, logged.
+pub fn select_scorer(
+    policies: &PolicySet,
+    built_in: &Arc<LoadedPolicy>,
+    name: &str,
+) -> Arc<LoadedPolicy> {
+    if name == built_in.name() {
+        return Arc::clone(built_in);
+    }
+    match policies.get(name) {
+        Some(p) if p.has_role(Role::RebalanceScorer) => Arc::clone(p),
+        Some(_) => {
+            log::warn!(
+                "policy {name} has no rebalance-scorer role; scoring with {}",
+                built_in.name()
+            );
+            Arc::clone(built_in)
+        }
+        None => {
+            log::warn!(
+                "no policy named {name} is loaded; scoring with {}",
+                built_in.name()
+            );
+            Arc::clone(built_in)
+        }
+    }
 }

@@ -4,9 +4,11 @@ use crate::config::Config;
 use crate::forward_events::ForwardEventStatus;
 use crate::loops::Loop;
 use crate::policies::{PolicyLoadError, Sources};
+use revops_core::Node;
 use revops_core::SystemClock;
-use revops_engine::{FeeEngine, RebalanceCycleReport, RebalanceEngine};
+use revops_engine::{FeeEngine, RebalanceCycleReport, RebalanceEngine, WalletFunds};
 use revops_node::{ClnNode, RpcSettings};
+use revops_runtime::LoadedPolicy;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -32,16 +34,20 @@ pub struct Inner {
     pub policy_dir: PathBuf,
     pub fee_loop: Mutex<LoopStatus>,
     pub flow_loop: Mutex<LoopStatus>,
+    pub rebalance_loop: Mutex<LoopStatus>,
     pub policy_load_errors: Vec<PolicyLoadError>,
     pub policy_sources: Sources,
     /// Wake a loop early so a new interval takes effect at once.
     pub fee_loop_wake: tokio::sync::Notify,
     pub flow_loop_wake: tokio::sync::Notify,
+    pub rebalance_loop_wake: tokio::sync::Notify,
     /// Wakes the `forward_event` ingestion task.
     pub forward_event_wake: tokio::sync::Notify,
     pub forward_events: Mutex<ForwardEventStatus>,
     /// The rebalancer, or why it cannot run (its scorer failed to load).
     pub rebalancer: Result<Rebalancer, String>,
+    /// The built-in scorer, for when the operator selects it again.
+    pub built_in_scorer: Option<Arc<LoadedPolicy>>,
     /// What the last rebalance check decided (`revenue-rebalance-debug`).
     pub last_rebalance: Mutex<Option<RebalanceCycleReport>>,
     /// Recent `revenue-policy` changes per peer, for the rate limit.
@@ -71,6 +77,7 @@ impl State {
         let status = match which {
             Loop::Fee => &self.0.fee_loop,
             Loop::Flow => &self.0.flow_loop,
+            Loop::Rebalance => &self.0.rebalance_loop,
         };
         status.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -79,6 +86,7 @@ impl State {
         match which {
             Loop::Fee => &self.0.fee_loop_wake,
             Loop::Flow => &self.0.flow_loop_wake,
+            Loop::Rebalance => &self.0.rebalance_loop_wake,
         }
     }
 
@@ -128,9 +136,23 @@ impl State {
             settings.fee_interval_secs != self.0.engine.settings().fee_interval_secs;
         let flow_interval_changed =
             config.flow_interval_secs() != self.loop_status(Loop::Flow).interval_secs;
+        let rebalance_interval_changed =
+            config.rebalance_interval_secs() != self.loop_status(Loop::Rebalance).interval_secs;
         if let Ok(rebalancer) = &self.0.rebalancer {
-            let mut rebalance = (*rebalancer.settings()).clone();
-            rebalance.dry_run = settings.dry_run;
+            let rebalance = config.rebalance_settings(&rebalancer.settings());
+            if let Some(built_in) = &self.0.built_in_scorer
+                && rebalance.scorer_policy != rebalancer.scorer().name()
+            {
+                let policies = self.0.engine.policies();
+                let scorer =
+                    crate::plugin::select_scorer(&policies, built_in, &rebalance.scorer_policy);
+                log::info!(
+                    "rebalances are scored by {}@{}",
+                    scorer.name(),
+                    scorer.version()
+                );
+                rebalancer.set_scorer(scorer);
+            }
             rebalancer.set_settings(rebalance);
         }
         self.0.engine.set_settings(settings);
@@ -147,5 +169,43 @@ impl State {
         if flow_interval_changed {
             self.0.flow_loop_wake.notify_one();
         }
+        if rebalance_interval_changed {
+            self.0.rebalance_loop_wake.notify_one();
+        }
+    }
+
+    /// The rebalancer, or why there is none.
+    pub fn rebalancer(&self) -> Result<&Rebalancer, String> {
+        self.0.rebalancer.as_ref().map_err(Clone::clone)
+    }
+
+    /// The wallet's confirmed on-chain funds (`listfunds`).
+    pub async fn wallet_funds(&self) -> Result<WalletFunds, String> {
+        let rebalancer = self.rebalancer()?;
+        let confirmed_onchain_sat = rebalancer
+            .node()
+            .confirmed_onchain_sat()
+            .await
+            .map_err(|e| format!("reading the wallet (listfunds): {e}"))?;
+        Ok(WalletFunds {
+            confirmed_onchain_sat,
+        })
+    }
+
+    /// One rebalance check, by the timer or `revenue-rebalance-cycle`; the
+    /// report is kept for `revenue-rebalance-debug`.
+    pub async fn run_rebalance_cycle(&self) -> Result<RebalanceCycleReport, String> {
+        let wallet = self.wallet_funds().await?;
+        let report = self
+            .rebalancer()?
+            .run_rebalance_cycle(wallet)
+            .await
+            .map_err(|e| e.to_string())?;
+        *self
+            .0
+            .last_rebalance
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(report.clone());
+        Ok(report)
     }
 }

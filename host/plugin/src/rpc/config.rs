@@ -6,6 +6,7 @@ use crate::config::{ConfigKey, KEYS, Kind, find_key, parse_value};
 use crate::params::{Params, invalid, rpc_error};
 use crate::state::State;
 use cln_plugin::Plugin;
+use revops_runtime::Role;
 use serde_json::{Value, json};
 
 fn describe(state: &State, key: &ConfigKey) -> Value {
@@ -33,6 +34,48 @@ fn lookup(method: &str, name: &str) -> anyhow::Result<&'static ConfigKey> {
     })
 }
 
+/// A policy-name setting must name a loaded policy with the role it is for:
+/// the rebalance scorer (built-in or loaded) or a fee strategy.
+fn check_policy_name(state: &State, key: &ConfigKey, name: &str) -> Result<(), String> {
+    let policies = state.0.engine.policies();
+    let (role, what) = if key.key == "rebalance_scorer" {
+        if state
+            .0
+            .built_in_scorer
+            .as_ref()
+            .is_some_and(|b| b.name() == name)
+        {
+            return Ok(());
+        }
+        (Role::RebalanceScorer, "rebalance scorer")
+    } else {
+        (Role::FeeStrategy, "fee policy")
+    };
+    if policies.get(name).is_some_and(|p| p.has_role(role)) {
+        return Ok(());
+    }
+    let mut loaded: Vec<&str> = policies
+        .iter()
+        .filter(|p| p.has_role(role))
+        .map(|p| p.name())
+        .collect();
+    let built_in = state
+        .0
+        .built_in_scorer
+        .as_ref()
+        .map(|b| b.name().to_string());
+    if role == Role::RebalanceScorer
+        && let Some(b) = &built_in
+    {
+        loaded.insert(0, b);
+    }
+    Err(format!(
+        "{}: no {what} named `{name}` is loaded (loaded: {})",
+        key.key,
+        loaded.join(", ")
+    ))
+}
+
 /// Validate `raw` for `key`, persist it and apply it.
 fn set(state: &State, method: &str, key: &'static ConfigKey, raw: &Value) -> anyhow::Result<Value> {
     if !key.mutable {
@@ -43,15 +86,7 @@ fn set(state: &State, method: &str, key: &'static ConfigKey, raw: &Value) -> any
     }
     let value = parse_value(key, raw).map_err(|e| invalid(format!("{method}: {e}")))?;
     if let (Kind::Name, Some(name)) = (key.kind, value.as_str()) {
-        let policies = state.0.engine.policies();
-        if policies.get(name).is_none() {
-            let loaded: Vec<&str> = policies.iter().map(|p| p.name()).collect();
-            return Err(invalid(format!(
-                "{method}: {}: no fee policy named `{name}` is loaded (loaded: {})",
-                key.key,
-                loaded.join(", ")
-            )));
-        }
+        check_policy_name(state, key, name).map_err(|e| invalid(format!("{method}: {e}")))?;
     }
     let old = {
         let mut config = state.config();

@@ -67,6 +67,16 @@ pub fn register(builder: Builder<State, Stdin, Stdout>) -> Builder<State, Stdin,
                 .usage(""),
         )
         .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-rebalance", rebalance::manual)
+                .description("Rebalance now from one channel into another through sling, with the budget, reserve and slot rails always applied; the scorer, cooldown, velocity and fee cap unless force=true")
+                .usage("from_channel to_channel amount_sats [max_fee_sats] [force]"),
+        )
+        .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-clear-reservations", rebalance::clear_reservations)
+                .description("Stop every running rebalance (sling jobs stopped and deleted) and release its budget hold")
+                .usage(""),
+        )
+        .rpcmethod_from_builder(
             RpcMethodBuilder::new("revenue-rebalance-debug", rebalance::debug)
                 .description("Rebalancing: capital controls and budget use, running and recent rebalances, destination cooldown/backoff, the last check's decisions")
                 .usage(""),

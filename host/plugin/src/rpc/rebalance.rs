@@ -1,13 +1,14 @@
-//! `revenue-rebalance-cycle` and `revenue-rebalance-debug`: run one
-//! rebalance check now, and show the capital controls, the ledger and what
-//! the last check decided.
+//! The rebalancer's RPCs: `revenue-rebalance` (manual), `-cycle` (one check
+//! now), `-debug` (capital controls, ledger, last check) and
+//! `revenue-clear-reservations`; plus the `rebalancing` part of
+//! `revenue-status`.
 
-use crate::params::{Params, rpc_error};
+use crate::params::{INVALID_PARAMS, Params, invalid, rpc_error};
 use crate::state::{Rebalancer, State};
 use cln_plugin::Plugin;
 use revops_core::{Clock, Node, SystemClock};
-use revops_engine::WalletFunds;
 use revops_engine::rebalance::controls::daily_budget_msat;
+use revops_engine::rebalance::{ManualError, ManualRequest};
 use serde_json::{Value, json};
 
 /// Ledger rows shown by `revenue-rebalance-debug`.
@@ -15,9 +16,7 @@ const RECENT_REBALANCES: u32 = 20;
 
 fn rebalancer<'a>(state: &'a State, method: &str) -> Result<&'a Rebalancer, anyhow::Error> {
     state
-        .0
-        .rebalancer
-        .as_ref()
+        .rebalancer()
         .map_err(|why| rpc_error(-1, format!("{method}: rebalancing is unavailable: {why}")))
 }
 
@@ -25,24 +24,69 @@ pub async fn cycle(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
     const M: &str = "revenue-rebalance-cycle";
     Params::parse(M, &params, &[])?;
     let state = p.state();
-    let rebalancer = rebalancer(state, M)?;
-    let confirmed_onchain_sat = rebalancer
-        .node()
-        .confirmed_onchain_sat()
-        .await
-        .map_err(|e| rpc_error(-1, format!("{M}: reading the wallet (listfunds): {e}")))?;
-    let report = rebalancer
-        .run_rebalance_cycle(WalletFunds {
-            confirmed_onchain_sat,
-        })
+    rebalancer(state, M)?;
+    let report = state
+        .run_rebalance_cycle()
         .await
         .map_err(|e| rpc_error(-1, format!("{M}: {e}")))?;
-    *state
-        .0
-        .last_rebalance
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = Some(report.clone());
     Ok(json!(report))
+}
+
+pub async fn manual(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
+    const M: &str = "revenue-rebalance";
+    let args = Params::parse(
+        M,
+        &params,
+        &[
+            "from_channel",
+            "to_channel",
+            "amount_sats",
+            "max_fee_sats",
+            "force",
+        ],
+    )?;
+    let channel = "a short channel id, or the peer id of a single channel";
+    let request = ManualRequest {
+        from: args.required_str("from_channel", channel)?,
+        to: args.required_str("to_channel", channel)?,
+        amount_sat: args.u64("amount_sats")?.ok_or_else(|| {
+            invalid(format!(
+                "{M}: `amount_sats` is required (the amount to move, in sats)"
+            ))
+        })?,
+        max_fee_sat: args.u64("max_fee_sats")?,
+        force: args.bool("force")?.unwrap_or(false),
+    };
+    let state = p.state();
+    let rebalancer = rebalancer(state, M)?;
+    let wallet = state
+        .wallet_funds()
+        .await
+        .map_err(|e| rpc_error(-1, format!("{M}: {e}")))?;
+    match rebalancer.rebalance_manual(&request, wallet).await {
+        Ok(report) => Ok(json!(report)),
+        Err(ManualError::BadParam { param, detail }) => Err(rpc_error(
+            INVALID_PARAMS,
+            format!("{M}: `{param}`: {detail}"),
+        )),
+        Err(e) => Err(rpc_error(-1, format!("{M}: {e}"))),
+    }
+}
+
+pub async fn clear_reservations(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
+    const M: &str = "revenue-clear-reservations";
+    Params::parse(M, &params, &[])?;
+    let state = p.state();
+    let cleared = rebalancer(state, M)?
+        .clear_reservations()
+        .await
+        .map_err(|e| rpc_error(-1, format!("{M}: {e}")))?;
+    log::info!(
+        "{M}: {} rebalances stopped, {} msat of budget released",
+        cleared.cleared.len(),
+        cleared.released_msat.msat()
+    );
+    Ok(json!(cleared))
 }
 
 pub async fn debug(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
@@ -75,4 +119,69 @@ pub async fn debug(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
         "destinations": store.destination_histories().map_err(ledger)?,
         "last_cycle": last_cycle,
     }))
+}
+
+/// The `rebalancing` part of `revenue-status`: whether it can run and why
+/// not, what runs, and the last check in brief. Never fails: a part that
+/// cannot be read says so.
+pub async fn status(state: &State) -> Value {
+    let rebalancer = match state.rebalancer() {
+        Ok(r) => r,
+        Err(why) => return json!({"enabled": false, "reason": why}),
+    };
+    let sling = match rebalancer.node().plugin_names().await {
+        Ok(names) => Ok(names.iter().any(|n| is_sling(n))),
+        Err(e) => Err(e.to_string()),
+    };
+    let (enabled, reason) = match &sling {
+        Ok(true) => (true, None),
+        Ok(false) => (
+            false,
+            Some("sling is not running (plugin list): install and start the sling plugin to rebalance".to_string()),
+        ),
+        Err(e) => (false, Some(format!("cannot tell whether sling runs: {e}"))),
+    };
+    let settings = rebalancer.settings();
+    let store = rebalancer.store();
+    let now = SystemClock.now_secs();
+    let running = store.running_rebalances().map(|r| r.len());
+    let budget = store.budget_use(now);
+    let last = state
+        .0
+        .last_rebalance
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|r| {
+            json!({
+                "started_at": r.started_at,
+                "disabled": r.disabled,
+                "counts": r.counts,
+                "capital_refusals": r.capital_refusals,
+            })
+        });
+    let health = match rebalancer.assess_health().await {
+        Ok(h) => json!(h),
+        Err(e) => json!({"error": e.to_string()}),
+    };
+    json!({
+        "enabled": enabled,
+        "reason": reason,
+        "health": health,
+        "dry_run": settings.dry_run,
+        "scorer": format!("{}@{}", rebalancer.scorer().name(), rebalancer.scorer().version()),
+        "running_jobs": running.map_err(|e| e.to_string()).ok(),
+        "max_concurrent_jobs": settings.capital.max_concurrent_jobs,
+        "budget_use": budget.ok(),
+        "last_check": last,
+    })
+}
+
+/// sling's plugin entry: `plugin list` names plugins by path; sling is
+/// built and packaged as `sling` or `*-sling` (e.g. `cln-sling`).
+fn is_sling(path: &str) -> bool {
+    std::path::Path::new(path)
+        .file_name()
+        .and_then(|f| f.to_str())
+        .is_some_and(|f| f == "sling" || f.ends_with("-sling"))
 }

@@ -36,6 +36,8 @@ pub async fn status(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
         .is_some();
     let fee_loop = state.loop_status(Loop::Fee).clone();
     let flow_loop = state.loop_status(Loop::Flow).clone();
+    let rebalance_loop = state.loop_status(Loop::Rebalance).clone();
+    let rebalancing = super::rebalance::status(state).await;
     let flow_settings = engine.flow_settings();
     let store = engine.store();
     let (changes_total, changes_pending) = store.fee_change_counts()?;
@@ -63,7 +65,13 @@ pub async fn status(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
             "last_run_at": flow_loop.last_run_at,
             "next_run_at": flow_loop.next_run_at,
             "window_days": flow_settings.window_days,
+        }, {
+            "name": Loop::Rebalance.name(),
+            "interval_secs": state.config().rebalance_interval_secs(),
+            "last_run_at": rebalance_loop.last_run_at,
+            "next_run_at": rebalance_loop.next_run_at,
         }],
+        "rebalancing": rebalancing,
         "fee_policy": {
             "default": settings.default_fee_policy,
             "loaded": default_loaded,
