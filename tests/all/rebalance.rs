@@ -389,6 +389,12 @@ async fn the_futility_breaker_trips_after_eleven_failures_and_a_success_resets_i
     unforced["force"] = json!(false);
     let refused = node.call("revenue-rebalance", unforced).await.unwrap_err();
     assert!(refused.message.contains("futility"), "{refused:?}");
+    let debug = node.ok("revenue-rebalance-debug", json!({})).await;
+    let gate = &debug["destinations"][&earner]["gate"];
+    assert_eq!(gate["rule"], json!("futility"), "{debug}");
+    assert!(
+        fee(gate, "until") >= fee(&debug["destinations"][&earner], "last_failure_at") + 48 * 3_600
+    );
 
     // One forced rebalance that works ends the streak: no more futility.
     node.ok("revenue-rebalance", manual).await;

@@ -7,7 +7,7 @@ use crate::params::{INVALID_PARAMS, Params, invalid, rpc_error};
 use crate::state::{Rebalancer, State};
 use cln_plugin::Plugin;
 use revops_core::{Clock, Node, SystemClock};
-use revops_engine::rebalance::controls::daily_budget_msat;
+use revops_engine::rebalance::controls::{check_destination, daily_budget_msat};
 use revops_engine::rebalance::{ManualError, ManualRequest};
 use serde_json::{Value, json};
 
@@ -107,6 +107,22 @@ pub async fn debug(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
+    // Each destination's history with the gate it stands at now: open, or
+    // the cooldown / futility breaker / backoff refusal with its end.
+    let destinations: serde_json::Map<String, Value> = store
+        .destination_histories()
+        .map_err(ledger)?
+        .into_iter()
+        .map(|(scid, history)| {
+            let gate = match check_destination(&settings.capital, history, now) {
+                Ok(()) => json!({"rule": "open"}),
+                Err(refusal) => json!(refusal),
+            };
+            let mut entry = json!(history);
+            entry["gate"] = gate;
+            (scid, entry)
+        })
+        .collect();
     Ok(json!({
         "settings": *settings,
         "budget": {
@@ -116,7 +132,7 @@ pub async fn debug(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
         },
         "running": store.running_rebalances().map_err(ledger)?,
         "recent": store.rebalance_log(RECENT_REBALANCES).map_err(ledger)?,
-        "destinations": store.destination_histories().map_err(ledger)?,
+        "destinations": destinations,
         "last_cycle": last_cycle,
     }))
 }
