@@ -243,10 +243,7 @@ pub(crate) fn guide(
 }
 
 /// The peer's reputation score, when there is any evidence behind it.
-fn peer_success_ratio(
-    reputation: &HashMap<String, PeerReputation>,
-    peer_id: &str,
-) -> Option<f64> {
+fn peer_success_ratio(reputation: &HashMap<String, PeerReputation>, peer_id: &str) -> Option<f64> {
     reputation
         .get(peer_id)
         .filter(|r| r.total() > 0.0)
