@@ -69,6 +69,23 @@ impl CallStore {
     pub(crate) fn finish_log(&mut self) -> u32 {
         self.store.data_mut().log.finish()
     }
+
+    /// The guest's answer, or the failure: its own `err` is a guest error
+    /// (message cut to [`MAX_GUEST_ERROR_BYTES`]); anything wasmtime raised
+    /// (trap, fuel, epoch, memory) is classified from what the store saw.
+    pub(crate) fn settle<T>(
+        &mut self,
+        result: wasmtime::Result<Result<T, String>>,
+    ) -> Result<T, PolicyFailure> {
+        match result {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(message)) => Err(PolicyFailure::new(
+                FailureKind::GuestError,
+                truncate_on_char_boundary(&message, MAX_GUEST_ERROR_BYTES),
+            )),
+            Err(err) => Err(self.fail(&err)),
+        }
+    }
 }
 
 impl PolicyRuntime {
@@ -137,21 +154,12 @@ impl PolicyRuntime {
             });
         let logs_dropped = call.finish_log();
         let fuel_used = call.fuel_used();
-        match result {
-            Ok(Ok(decisions)) => {
-                let decisions = validate(inputs, decisions, self.limits.max_state_bytes)?;
-                Ok(FeeBatch {
-                    decisions,
-                    fuel_used,
-                    logs_dropped,
-                })
-            }
-            Ok(Err(message)) => Err(PolicyFailure::new(
-                FailureKind::GuestError,
-                truncate_on_char_boundary(&message, MAX_GUEST_ERROR_BYTES),
-            )),
-            Err(err) => Err(call.fail(&err)),
-        }
+        let decisions = validate(inputs, call.settle(result)?, self.limits.max_state_bytes)?;
+        Ok(FeeBatch {
+            decisions,
+            fuel_used,
+            logs_dropped,
+        })
     }
 }
 

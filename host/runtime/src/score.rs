@@ -17,7 +17,7 @@
 //!   trusted at all.
 
 use crate::bindings::v0_1::{RebalanceCandidate, RebalanceVerdict, Role};
-use crate::call::{MAX_GUEST_ERROR_BYTES, MAX_REASON_BYTES, missing_role};
+use crate::call::{MAX_REASON_BYTES, missing_role};
 use crate::engine::PolicyRuntime;
 use crate::failure::{FailureKind, PolicyFailure};
 use crate::host_log::truncate_on_char_boundary;
@@ -59,21 +59,13 @@ impl PolicyRuntime {
             });
         let logs_dropped = call.finish_log();
         let fuel_used = call.fuel_used();
-        match result {
-            Ok(Ok(verdicts)) => {
-                validate(candidates, &verdicts)?;
-                Ok(RebalanceBatch {
-                    verdicts,
-                    fuel_used,
-                    logs_dropped,
-                })
-            }
-            Ok(Err(message)) => Err(PolicyFailure::new(
-                FailureKind::GuestError,
-                truncate_on_char_boundary(&message, MAX_GUEST_ERROR_BYTES),
-            )),
-            Err(err) => Err(call.fail(&err)),
-        }
+        let verdicts = call.settle(result)?;
+        validate(candidates, &verdicts)?;
+        Ok(RebalanceBatch {
+            verdicts,
+            fuel_used,
+            logs_dropped,
+        })
     }
 }
 
