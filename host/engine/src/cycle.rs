@@ -336,12 +336,12 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
         changing.dedup();
         self.take_from_clboss(&changing, FEE_TAG).await?;
 
-        self.store.save_sleep_states(&sleep_updates)?;
         let ids = self.store.save_decisions(
             &records
                 .iter()
                 .map(|r| (r.state.clone(), r.change.clone()))
                 .collect::<Vec<_>>(),
+            &sleep_updates,
         )?;
         for (record, id) in records.into_iter().zip(ids) {
             let mut outcome = record.outcome;

@@ -6,7 +6,8 @@
 //! row's outcome is then settled with [`Store::set_fee_change_outcome`]. A
 //! crash in between leaves a `pending` row, never a change without a record.
 
-use crate::{Store, StoreError, from_sql_u64, to_sql_i64};
+use crate::signals::upsert_sleep_states;
+use crate::{SleepState, Store, StoreError, from_sql_u64, to_sql_i64};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -200,14 +201,17 @@ impl Store {
     }
 
     /// Save a batch of decisions: each channel's state and, where the fee is
-    /// to change, its audit row — all in one transaction. Returns the audit
-    /// row ids in the order of `decisions` (`None` where there was no change).
+    /// to change, its audit row, plus the cycle's deadband rows — all in one
+    /// transaction. Returns the audit row ids in the order of `decisions`
+    /// (`None` where there was no change).
     pub fn save_decisions(
         &self,
         decisions: &[(ChannelFeeState, Option<NewFeeChange>)],
+        sleep_states: &[SleepState],
     ) -> Result<Vec<Option<i64>>, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        upsert_sleep_states(&tx, sleep_states)?;
         let mut ids = Vec::with_capacity(decisions.len());
         {
             let mut upsert = tx.prepare_cached(&format!(
@@ -415,12 +419,23 @@ mod tests {
     fn decisions_and_audit_rows_are_saved_together() {
         let store = Store::open_in_memory().unwrap();
         let ids = store
-            .save_decisions(&[
-                (state("1x1x1", 100, b"s1"), Some(change("1x1x1", 100))),
-                (state("2x2x2", 100, b"s2"), None),
-            ])
+            .save_decisions(
+                &[
+                    (state("1x1x1", 100, b"s1"), Some(change("1x1x1", 100))),
+                    (state("2x2x2", 100, b"s2"), None),
+                ],
+                &[SleepState {
+                    short_channel_id: "2x2x2".into(),
+                    flat_cycles: 1,
+                    last_rate_msat_per_hour: Some(5.0),
+                    asleep_until: None,
+                    asleep_rate_msat_per_hour: None,
+                }],
+            )
             .unwrap();
         assert!(ids[0].is_some() && ids[1].is_none());
+        // The deadband row is written in the same transaction.
+        assert_eq!(store.sleep_states().unwrap()["2x2x2"].flat_cycles, 1);
         store
             .set_fee_change_outcome(ids[0].unwrap(), FeeChangeOutcome::Applied, None)
             .unwrap();

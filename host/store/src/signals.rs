@@ -142,31 +142,7 @@ impl Store {
     pub fn save_sleep_states(&self, states: &[SleepState]) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        {
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO channel_sleep (short_channel_id, flat_cycles, last_rate_msat_per_hour,
-                                            asleep_until, asleep_rate_msat_per_hour)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (short_channel_id) DO UPDATE SET
-                   flat_cycles = excluded.flat_cycles,
-                   last_rate_msat_per_hour = excluded.last_rate_msat_per_hour,
-                   asleep_until = excluded.asleep_until,
-                   asleep_rate_msat_per_hour = excluded.asleep_rate_msat_per_hour",
-            )?;
-            for s in states {
-                let until = s
-                    .asleep_until
-                    .map(|t| to_sql_i64(t, "asleep_until"))
-                    .transpose()?;
-                upsert.execute(params![
-                    s.short_channel_id,
-                    i64::from(s.flat_cycles),
-                    s.last_rate_msat_per_hour,
-                    until,
-                    s.asleep_rate_msat_per_hour,
-                ])?;
-            }
-        }
+        upsert_sleep_states(&tx, states)?;
         tx.commit()?;
         Ok(())
     }
@@ -201,6 +177,37 @@ impl Store {
             .optional()?;
         Ok(at.map(from_sql_u64))
     }
+}
+
+/// Upsert sleep rows inside the caller's transaction.
+pub(crate) fn upsert_sleep_states(
+    tx: &rusqlite::Transaction<'_>,
+    states: &[SleepState],
+) -> Result<(), StoreError> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO channel_sleep (short_channel_id, flat_cycles, last_rate_msat_per_hour,
+                                    asleep_until, asleep_rate_msat_per_hour)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (short_channel_id) DO UPDATE SET
+           flat_cycles = excluded.flat_cycles,
+           last_rate_msat_per_hour = excluded.last_rate_msat_per_hour,
+           asleep_until = excluded.asleep_until,
+           asleep_rate_msat_per_hour = excluded.asleep_rate_msat_per_hour",
+    )?;
+    for s in states {
+        let until = s
+            .asleep_until
+            .map(|t| to_sql_i64(t, "asleep_until"))
+            .transpose()?;
+        upsert.execute(params![
+            s.short_channel_id,
+            i64::from(s.flat_cycles),
+            s.last_rate_msat_per_hour,
+            until,
+            s.asleep_rate_msat_per_hour,
+        ])?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
