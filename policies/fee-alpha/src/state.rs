@@ -24,6 +24,8 @@
 //!   intensity within [0, 1].
 //! - The encoding is far below the host's 4096-byte cap.
 
+use revops_fee_model::codec::ByteReader;
+
 /// Bumped whenever the layout changes; older blobs then decode as fresh.
 pub const STATE_VERSION: u8 = 1;
 const ENCODED_LEN: usize = 54;
@@ -148,7 +150,7 @@ impl PolicyState {
     }
 
     fn decode(blob: &[u8]) -> Option<Self> {
-        let mut reader = Reader { rest: blob };
+        let mut reader = ByteReader::new(blob);
         if blob.len() != ENCODED_LEN || reader.u8()? != STATE_VERSION {
             return None;
         }
@@ -157,8 +159,8 @@ impl PolicyState {
             return None;
         }
         let has = |flag: u8| flags & flag != 0;
-        let ema = reader.rate()?;
-        let last_move_ema = reader.rate()?;
+        let ema = read_rate(&mut reader)?;
+        let last_move_ema = read_rate(&mut reader)?;
         let step_ppm = reader.u32()?;
         let vegas_intensity = reader.f64()?;
         let pending_fees_msat = reader.u64()?;
@@ -190,38 +192,9 @@ impl PolicyState {
     }
 }
 
-/// Little-endian field reader over a byte slice; every read is bounds-checked.
-struct Reader<'a> {
-    rest: &'a [u8],
-}
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let (head, rest) = self.rest.split_first_chunk::<N>()?;
-        self.rest = rest;
-        Some(*head)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        self.take::<1>().map(|[b]| b)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        self.take().map(u32::from_le_bytes)
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        self.take().map(u64::from_le_bytes)
-    }
-
-    fn f64(&mut self) -> Option<f64> {
-        self.take().map(f64::from_le_bytes)
-    }
-
-    /// A revenue rate: finite and non-negative, or the blob is corrupt.
-    fn rate(&mut self) -> Option<f64> {
-        self.f64().filter(|r| r.is_finite() && *r >= 0.0)
-    }
+/// A revenue rate: finite and non-negative, or the blob is corrupt.
+fn read_rate(reader: &mut ByteReader<'_>) -> Option<f64> {
+    reader.f64().filter(|r| r.is_finite() && *r >= 0.0)
 }
 
 #[cfg(test)]

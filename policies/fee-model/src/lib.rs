@@ -13,6 +13,7 @@
 //!   writes each crate's conversions to and from these types.
 
 mod bounds;
+pub mod codec;
 mod guest;
 mod model;
 pub mod prng;

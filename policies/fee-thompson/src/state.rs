@@ -42,6 +42,7 @@
 
 use crate::aimd::Aimd;
 use crate::posterior::{MAX_WINDOW_WEIGHT, MIN_WINDOW_WEIGHT};
+use revops_fee_model::codec::ByteReader;
 
 /// Bumped whenever the layout changes; older blobs then decode as fresh.
 pub const STATE_VERSION: u8 = 1;
@@ -261,7 +262,7 @@ impl ThompsonState {
     }
 
     fn decode_into(blob: &[u8], make_room: bool) -> Option<Self> {
-        let mut reader = Reader { rest: blob };
+        let mut reader = ByteReader::new(blob);
         if reader.u8()? != STATE_VERSION {
             return None;
         }
@@ -283,7 +284,7 @@ impl ThompsonState {
             consecutive_successes,
             last_decrease_unix_secs: has(FLAG_HAS_LAST_DECREASE).then_some(last_decrease_unix_secs),
         };
-        let (records, trailing) = reader.rest.as_chunks::<RECORD_LEN>();
+        let (records, trailing) = reader.rest().as_chunks::<RECORD_LEN>();
         let valid = aimd.is_valid()
             && reserved == [0; HEADER_LEN - HEADER_FIELDS_LEN]
             && count <= MAX_OBSERVATIONS
@@ -306,39 +307,6 @@ impl ThompsonState {
             last_fee_ppm: has(FLAG_HAS_LAST_FEE).then_some(last_fee_ppm),
             slots,
         })
-    }
-}
-
-/// Little-endian field reader over a byte slice; every read is bounds-checked.
-struct Reader<'a> {
-    rest: &'a [u8],
-}
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let (head, rest) = self.rest.split_first_chunk::<N>()?;
-        self.rest = rest;
-        Some(*head)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        self.take::<1>().map(|[b]| b)
-    }
-
-    fn u16(&mut self) -> Option<u16> {
-        self.take().map(u16::from_le_bytes)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        self.take().map(u32::from_le_bytes)
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        self.take().map(u64::from_le_bytes)
-    }
-
-    fn f64(&mut self) -> Option<f64> {
-        self.take().map(f64::from_le_bytes)
     }
 }
 
