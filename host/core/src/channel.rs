@@ -96,3 +96,29 @@ pub struct Feerates {
     /// The feerate lightningd would use to open a channel now.
     pub opening_perkw: u32,
 }
+
+/// One circular payment (a rebalance) as CLN's bookkeeper recorded it: the
+/// `type: channel` events of one `payment_id` that bookkeeper marked
+/// `is_rebalance`. The destination's account was credited the amount moved;
+/// the source's was debited amount + routing fees, so the fee is the
+/// difference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebalancePayment {
+    /// bookkeeper's `payment_id` (the payment hash).
+    pub payment_id: String,
+    /// The channel whose account was credited, by short channel id.
+    pub destination: String,
+    /// Credited to the destination: the amount that arrived.
+    pub credited_msat: Msat,
+    /// Debited from the source account(s): amount + routing fees.
+    pub debited_msat: Msat,
+    /// Unix seconds of the destination's credit (the latest one, if in parts).
+    pub timestamp: u64,
+}
+
+impl RebalancePayment {
+    /// What the payment cost: debit − credit (never negative).
+    pub fn fee_msat(&self) -> Msat {
+        self.debited_msat.saturating_sub(self.credited_msat)
+    }
+}

@@ -15,7 +15,7 @@ pub mod executor;
 pub mod node;
 
 pub use amount::{Msat, Sat};
-pub use channel::{ChannelSnapshot, Feerates, ForwardRecord, ForwardStatus};
+pub use channel::{ChannelSnapshot, Feerates, ForwardRecord, ForwardStatus, RebalancePayment};
 pub use clock::{Clock, SystemClock};
 pub use executor::{
     ChannelPartner, ExceptPeersChange, ExecutorError, FailNode, FailureReasonCount, FailureStats,

@@ -2,7 +2,7 @@
 //! and over the simulated network by `revops-sim`; both parse the same
 //! CLN-shaped responses, so the engine cannot tell them apart.
 
-use crate::channel::{ChannelSnapshot, Feerates, ForwardRecord};
+use crate::channel::{ChannelSnapshot, Feerates, ForwardRecord, RebalancePayment};
 use std::future::Future;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -64,4 +64,18 @@ pub trait Node: Send + Sync {
         peer_id: &str,
         tags: &str,
     ) -> impl Future<Output = Result<(), NodeError>> + Send;
+
+    /// The rebalances bookkeeper recorded into `short_channel_id` at or after
+    /// `since` (unix s), oldest first: every circular payment whose credit
+    /// on that channel's account bookkeeper marked `is_rebalance`, with the
+    /// debit on the source side (amount + fees) summed per payment.
+    /// `Ok(None)` when bookkeeper is not running (lightningd answers -32601
+    /// to `bkpr-*`); `Ok(Some(vec![]))` when it runs but recorded none (or
+    /// the channel is no longer listed). bookkeeper keys accounts by
+    /// channel id; implementations map the scid themselves.
+    fn rebalance_payments(
+        &self,
+        short_channel_id: &str,
+        since: u64,
+    ) -> impl Future<Output = Result<Option<Vec<RebalancePayment>>, NodeError>> + Send;
 }

@@ -4,7 +4,9 @@
 //! so this measures the plugin's own compute, not lightningd's RPC latency.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use revops_core::{ChannelSnapshot, Clock, Feerates, ForwardRecord, Node, NodeError};
+use revops_core::{
+    ChannelSnapshot, Clock, Feerates, ForwardRecord, Node, NodeError, RebalancePayment,
+};
 use revops_engine::{FeeEngine, FeeSettings, PolicySet};
 use revops_runtime::{Limits, PolicyRuntime};
 use revops_sim::{Scenario, SimNetwork};
@@ -47,6 +49,14 @@ impl Node for MemoryNode {
 
     async fn clboss_unmanage(&self, _: &str, _: &str) -> Result<(), NodeError> {
         Ok(())
+    }
+
+    async fn rebalance_payments(
+        &self,
+        _: &str,
+        _: u64,
+    ) -> Result<Option<Vec<RebalancePayment>>, NodeError> {
+        Ok(None)
     }
 
     async fn set_channel_fee(&self, scid: &str, fee_ppm: u32) -> Result<(), NodeError> {

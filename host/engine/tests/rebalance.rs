@@ -3,11 +3,14 @@
 
 use revops_core::{
     ChannelSnapshot, ExceptPeersChange, ExecutorError, Feerates, ForwardRecord, JobInfo,
-    JobOverview, JobSpec, JobStats, Node, NodeError, RebalanceExecutor, StartReport, StopReport,
+    JobOverview, JobSpec, JobStats, Node, NodeError, RebalanceExecutor, RebalancePayment,
+    StartReport, StopReport,
 };
 use revops_engine::rebalance::{Decision, RebalanceEngine, RebalanceSettings, WalletFunds};
 use revops_runtime::{Limits, PolicyRuntime};
-use revops_sim::{Scenario, SimClock, SimNetwork, SimNode};
+use revops_sim::{
+    PluginSpec, RebalanceOutcome as Payment, Scenario, SimClock, SimNetwork, SimNode,
+};
 use revops_store::{ChannelFlow, RebalanceOutcome, Store};
 use std::sync::{Arc, Mutex};
 
@@ -57,6 +60,14 @@ impl Node for Recorder {
     }
     async fn clboss_unmanage(&self, peer_id: &str, tags: &str) -> Result<(), NodeError> {
         self.inner.clboss_unmanage(peer_id, tags).await
+    }
+    async fn rebalance_payments(
+        &self,
+        scid: &str,
+        since: u64,
+    ) -> Result<Option<Vec<RebalancePayment>>, NodeError> {
+        self.note("rebalance_payments");
+        self.inner.rebalance_payments(scid, since).await
     }
 }
 
@@ -256,6 +267,11 @@ async fn a_depleted_earning_channel_is_refilled_and_its_hold_becomes_spend() {
     assert_eq!(finished[0].outcome, RebalanceOutcome::Success);
     assert!(finished[0].moved_msat.msat() > 0);
     assert!(finished[0].fee_is_estimate);
+    assert!(
+        finished[0].reason.contains("bookkeeper is not running"),
+        "{}",
+        finished[0].reason
+    );
     let fee = finished[0].fee_msat.expect("estimated");
     assert!(fee.msat() > 0);
     let used = s.store.budget_use(s.now()).unwrap();
@@ -265,6 +281,60 @@ async fn a_depleted_earning_channel_is_refilled_and_its_hold_becomes_spend() {
     assert!(s.node.inner.jobs().await.unwrap().is_empty());
     assert!(s.node.called("stop") && s.node.called("delete"));
     assert_eq!(report.counts["finished_success"], 1);
+}
+
+#[tokio::test]
+async fn with_bookkeeper_the_fee_is_measured_not_estimated() {
+    let mut scenario = scenario(100);
+    scenario.other_plugins.push(PluginSpec::bookkeeper());
+    let s = setup(scenario, RebalanceSettings::default());
+    s.busy_destination(DAILY_OUT_MSAT);
+    let report = s.engine.run_rebalance_cycle(WALLET).await.unwrap();
+    let Decision::Started { rebalance_id, .. } = *decision_for(&report, &s.destination) else {
+        panic!("not started: {report:#?}");
+    };
+    let started_at = s.store.rebalance(rebalance_id).unwrap().unwrap().started_at;
+
+    s.advance(2 * HOUR_SECS);
+    let report = s.engine.run_rebalance_cycle(WALLET).await.unwrap();
+    let finished = &report.finished;
+    assert_eq!(finished.len(), 1, "{report:#?}");
+    assert_eq!(finished[0].outcome, RebalanceOutcome::Success);
+    assert!(!finished[0].fee_is_estimate, "{:?}", finished[0]);
+    assert!(
+        finished[0].reason.contains("measured by bookkeeper"),
+        "{}",
+        finished[0].reason
+    );
+    // Exactly what the simulated sling paid for routes into the destination.
+    let (paid_msat, payments) = {
+        let net = s.network.lock().unwrap();
+        let settled: Vec<_> = net
+            .rebalances()
+            .iter()
+            .filter(|r| r.in_scid == s.destination && r.outcome == Payment::Settled)
+            .filter(|r| r.at_ms / 1000 >= started_at)
+            .map(|r| r.fee_msat)
+            .collect();
+        (settled.iter().sum::<u64>(), settled.len())
+    };
+    assert!(payments > 0 && paid_msat > 0);
+    let fee = finished[0].fee_msat.expect("measured");
+    assert_eq!(fee.msat(), paid_msat);
+    assert!(
+        finished[0]
+            .reason
+            .contains(&format!("{payments} rebalance payment(s)")),
+        "{}",
+        finished[0].reason
+    );
+    let row = s.store.rebalance(rebalance_id).unwrap().unwrap();
+    assert_eq!((row.fee_msat, row.fee_is_estimate), (Some(fee), false));
+    let used = s.store.budget_use(s.now()).unwrap();
+    assert_eq!((used.held_msat.msat(), used.spent_24h_msat), (0, fee));
+    assert!(s.node.called("rebalance_payments"));
+    // sling's ppm is not needed when bookkeeper measured the fee.
+    assert!(!s.node.called("stats"));
 }
 
 #[tokio::test]

@@ -23,16 +23,19 @@ pub enum MethodGroup {
     Plugins,
     /// sling's methods: creating, starting, stopping and reading rebalance jobs.
     Rebalance,
+    /// bookkeeper's methods (`bkpr-*`): measured rebalance costs.
+    Bookkeeper,
 }
 
 impl MethodGroup {
-    pub const ALL: [MethodGroup; 6] = [
+    pub const ALL: [MethodGroup; 7] = [
         MethodGroup::Channels,
         MethodGroup::Forwards,
         MethodGroup::Feerates,
         MethodGroup::FeeUpdates,
         MethodGroup::Plugins,
         MethodGroup::Rebalance,
+        MethodGroup::Bookkeeper,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +46,7 @@ impl MethodGroup {
             MethodGroup::FeeUpdates => "fee_updates",
             MethodGroup::Plugins => "plugins",
             MethodGroup::Rebalance => "rebalance",
+            MethodGroup::Bookkeeper => "bookkeeper",
         }
     }
 }

@@ -1,15 +1,18 @@
 //! [`Node`] over cln-rpc, one short-lived connection per call.
 
+use crate::bookkeeper::{self, BookkeeperRpc};
 use crate::breaker::{BreakerSnapshot, Breakers, MethodGroup};
 use crate::convert;
 use cln_rpc::ClnRpc;
 use cln_rpc::model::TypedRequest;
 use cln_rpc::model::requests::{
-    FeeratesRequest, FeeratesStyle, ListforwardsIndex, ListforwardsRequest, ListfundsRequest,
-    ListpeerchannelsRequest, PluginRequest, SetchannelRequest,
+    BkprlistaccounteventsRequest, FeeratesRequest, FeeratesStyle, ListforwardsIndex,
+    ListforwardsRequest, ListfundsRequest, ListpeerchannelsRequest, PluginRequest,
+    SetchannelRequest,
 };
-use cln_rpc::primitives::PluginSubcommand;
-use revops_core::{ChannelSnapshot, Feerates, ForwardRecord, Node, NodeError};
+use cln_rpc::model::responses::{BkprlistaccounteventsResponse, ListpeerchannelsResponse};
+use cln_rpc::primitives::{PluginSubcommand, ShortChannelId};
+use revops_core::{ChannelSnapshot, Feerates, ForwardRecord, Node, NodeError, RebalancePayment};
 use serde::Serialize;
 use std::fmt::Debug;
 use std::future::Future;
@@ -247,5 +250,42 @@ impl Node for ClnNode {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn rebalance_payments(
+        &self,
+        short_channel_id: &str,
+        since: u64,
+    ) -> Result<Option<Vec<RebalancePayment>>, NodeError> {
+        bookkeeper::rebalance_payments(self, short_channel_id, since).await
+    }
+}
+
+/// bookkeeper's lookup over cln-rpc's typed requests: the channel in the
+/// `channels` group, `bkpr-listaccountevents` in its own `bookkeeper` group.
+impl BookkeeperRpc for ClnNode {
+    async fn listpeerchannels(
+        &self,
+        short_channel_id: &str,
+    ) -> Result<ListpeerchannelsResponse, NodeError> {
+        let Ok(scid) = short_channel_id.parse::<ShortChannelId>() else {
+            // Not a scid lightningd could list.
+            return Ok(ListpeerchannelsResponse {
+                channels: Vec::new(),
+            });
+        };
+        let req = ListpeerchannelsRequest {
+            channel_id: None,
+            id: None,
+            short_channel_id: Some(scid),
+        };
+        self.call(MethodGroup::Channels, req).await
+    }
+
+    async fn listaccountevents(
+        &self,
+        request: BkprlistaccounteventsRequest,
+    ) -> Result<BkprlistaccounteventsResponse, NodeError> {
+        self.call(MethodGroup::Bookkeeper, request).await
     }
 }

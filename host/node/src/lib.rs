@@ -5,7 +5,7 @@
 //!   because cln-rpc takes the next framed message on a connection as the
 //!   answer and a late reply would be read as the answer to the next call.
 //! - Each method group (channels, forwards, feerates, fee updates, plugins,
-//!   rebalance) has its own circuit breaker: after repeated failures the group
+//!   rebalance, bookkeeper) has its own circuit breaker: after repeated failures the group
 //!   fails fast for the breaker period instead of piling up calls on a
 //!   struggling lightningd.
 //! - Responses are parsed by cln-rpc's generated types and converted by
@@ -13,7 +13,11 @@
 //! - sling's methods (the [`revops_core::RebalanceExecutor`]) go through the
 //!   same guarded path as raw calls in their own `rebalance` group; their
 //!   requests and parsing live in [`sling`], which the simulated node reuses.
+//! - bookkeeper's `bkpr-listaccountevents` (measured rebalance costs) uses
+//!   cln-rpc's typed request in its own `bookkeeper` group; the lookup lives
+//!   in [`bookkeeper`], which the simulated node reuses too.
 
+pub mod bookkeeper;
 mod breaker;
 mod cln;
 pub mod convert;

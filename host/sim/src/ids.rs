@@ -21,6 +21,7 @@ pub(crate) enum Domain {
     WalletTxid = 5,
     ScriptPubkey = 6,
     ScratchTxid = 7,
+    RebalancePaymentHash = 8,
 }
 
 /// SplitMix64's finaliser: a cheap, well-mixed bijection on u64.

@@ -10,7 +10,8 @@
 //!   byte-identical outputs: one seeded ChaCha8 stream, integer money, no
 //!   wall clock, no hash-map iteration.
 //! - Simulated time moves only through [`SimNetwork::advance_to`]; a
-//!   simulated sling's jobs (when the scenario lists sling) run as it moves.
+//!   simulated sling's jobs (when the scenario lists sling) run as it moves,
+//!   and a simulated bookkeeper (when listed) reports their settled payments.
 //! - RPC answers have CLN's exact shapes (every schema-required field), so
 //!   cln-rpc's typed responses deserialize them.
 //! - Results are comparisons between runs on the same seed, never income promises.
@@ -32,7 +33,7 @@ pub use channel::{ChannelState, ChannelView, UnknownChannelState};
 pub use feerate::FeerateParams;
 pub use network::{SetchannelCall, SimError, SimNetwork};
 pub use node_adapter::{SimClock, SimNode};
-pub use rpc::{SIM_LIGHTNINGD_VERSION, SIM_METHODS, SLING_METHODS, SimRpcError};
+pub use rpc::{BKPR_METHODS, SIM_LIGHTNINGD_VERSION, SIM_METHODS, SLING_METHODS, SimRpcError};
 pub use scenario::{
     ChannelSpec, DEFAULT_START_BLOCKHEIGHT, DEFAULT_START_TIME_SECS, PluginSpec, Scenario,
     TrafficParams,

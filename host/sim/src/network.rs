@@ -249,6 +249,14 @@ impl SimNetwork {
         self.other_plugins.iter().any(|p| p.active && p.is_sling())
     }
 
+    /// Whether lightningd runs bookkeeper (an active plugin whose file name
+    /// is `bookkeeper`, such as [`PluginSpec::bookkeeper`]).
+    pub fn bookkeeper_present(&self) -> bool {
+        self.other_plugins
+            .iter()
+            .any(|p| p.active && p.name.rsplit('/').next() == Some("bookkeeper"))
+    }
+
     /// Every rebalance payment the simulated sling sent, oldest first.
     pub fn rebalances(&self) -> &[RebalanceRecord] {
         &self.sling.log

@@ -5,17 +5,21 @@
 //! take — CLN-shaped JSON, parsed by cln-rpc's generated types, converted by
 //! `revops_node::convert` — so `simulate` exercises the same parsing. The
 //! `RebalanceExecutor` likewise runs `revops_node::sling::ops` over
-//! `handle_rpc`: the same requests and the same sling parsing as `ClnNode`.
+//! `handle_rpc`: the same requests and the same sling parsing as `ClnNode`,
+//! and `rebalance_payments` runs `revops_node::bookkeeper`'s lookup.
 
 use crate::SimNetwork;
+use cln_rpc::model::requests::BkprlistaccounteventsRequest;
 use cln_rpc::model::responses::{
-    FeeratesResponse, ListforwardsResponse, ListfundsResponse, ListpeerchannelsResponse,
-    PluginResponse,
+    BkprlistaccounteventsResponse, FeeratesResponse, ListforwardsResponse, ListfundsResponse,
+    ListpeerchannelsResponse, PluginResponse,
 };
 use revops_core::{
     ChannelSnapshot, Clock, ExceptPeersChange, ExecutorError, Feerates, ForwardRecord, JobInfo,
-    JobOverview, JobSpec, JobStats, Node, NodeError, RebalanceExecutor, StartReport, StopReport,
+    JobOverview, JobSpec, JobStats, Node, NodeError, RebalanceExecutor, RebalancePayment,
+    StartReport, StopReport,
 };
+use revops_node::bookkeeper::{self, BookkeeperRpc};
 use revops_node::convert;
 use revops_node::sling::{RawRpc, ops};
 use serde::de::DeserializeOwned;
@@ -99,6 +103,37 @@ impl Node for SimNode {
     async fn clboss_unmanage(&self, peer_id: &str, tags: &str) -> Result<(), NodeError> {
         self.call::<Value>("clboss-unmanage", json!({"nodeid": peer_id, "tags": tags}))
             .map(|_| ())
+    }
+
+    async fn rebalance_payments(
+        &self,
+        short_channel_id: &str,
+        since: u64,
+    ) -> Result<Option<Vec<RebalancePayment>>, NodeError> {
+        bookkeeper::rebalance_payments(self, short_channel_id, since).await
+    }
+}
+
+impl BookkeeperRpc for SimNode {
+    async fn listpeerchannels(
+        &self,
+        short_channel_id: &str,
+    ) -> Result<ListpeerchannelsResponse, NodeError> {
+        self.call(
+            "listpeerchannels",
+            json!({"short_channel_id": short_channel_id}),
+        )
+    }
+
+    async fn listaccountevents(
+        &self,
+        request: BkprlistaccounteventsRequest,
+    ) -> Result<BkprlistaccounteventsResponse, NodeError> {
+        let params = serde_json::to_value(&request).map_err(|e| NodeError::Malformed {
+            method: bookkeeper::LIST_ACCOUNT_EVENTS.to_string(),
+            message: e.to_string(),
+        })?;
+        self.call(bookkeeper::LIST_ACCOUNT_EVENTS, params)
     }
 }
 

@@ -148,6 +148,13 @@ impl PluginSpec {
         PluginSpec::new("/usr/local/libexec/c-lightning/plugins/sling", true)
     }
 
+    /// CLN's bookkeeper as lightningd ships it (a static built-in plugin):
+    /// with it in the scenario, the simulated lightningd answers
+    /// `bkpr-listaccountevents` with the simulated sling's rebalances.
+    pub fn bookkeeper() -> PluginSpec {
+        PluginSpec::new("/usr/local/libexec/plugins/bookkeeper", false)
+    }
+
     /// Whether this plugin is sling: its file name is `sling` or ends in
     /// `-sling` (e.g. `cln-sling`), the names sling is built and packaged under.
     pub fn is_sling(&self) -> bool {
@@ -288,6 +295,31 @@ impl Scenario {
         s
     }
 
+    /// The default node as `simulate` runs it: sling installed, and a ninth
+    /// channel, `busy-drain`, that the rebalancer finds worth refilling. The
+    /// eight default channels are unchanged (same ids, same parameters); the
+    /// extra channel's demand changes the attempt stream, so runs of this
+    /// scenario pair with each other, not with `default_node` runs.
+    pub fn rebalancing_node(seed: u64) -> Scenario {
+        let keys = NodeKeys::new(seed);
+        let mut s = Scenario::default_node(seed).with_sling();
+        let mut c = ChannelSpec::with_keys(&keys, seed, s.channels.len());
+        // Busy and price-insensitive, priced above its alternatives, and more
+        // flows out than in: it drains within a day or two yet keeps turning
+        // over its liquidity, so a refill is used before the cooldown ends —
+        // what the rebalance scorer's expected-value model pays for.
+        c.label = "busy-drain".to_string();
+        c.capacity_sat = 2_000_000;
+        c.local_sat = 1_200_000;
+        c.fee_ppm = 800;
+        c.demand_per_day = 250.0;
+        c.elasticity = 0.5;
+        c.alternatives_fee_ppm = 500;
+        c.source_weight = 1.0;
+        s.channels.push(c);
+        s
+    }
+
     /// A big routing node: `channels` channels (up to a few thousand) of varied
     /// characters, and `historical_forwards` settled forwards before the start.
     pub fn large(seed: u64, channels: usize, historical_forwards: usize) -> Scenario {
@@ -377,6 +409,23 @@ mod tests {
         let with = s.with_sling();
         assert_eq!(with.other_plugins, vec![PluginSpec::sling()]);
         assert_eq!(with.clone().with_sling(), with);
+    }
+
+    #[test]
+    fn the_rebalancing_node_is_the_default_node_with_sling_and_busy_drain() {
+        let s = Scenario::rebalancing_node(1);
+        let default = Scenario::default_node(1);
+        assert_eq!(s.channels.len(), 9);
+        assert_eq!(s.channels[..8], default.channels[..]);
+        assert_eq!(s.other_plugins, vec![PluginSpec::sling()]);
+        let drain = s.channel("busy-drain").unwrap();
+        assert!(drain.fee_ppm > drain.alternatives_fee_ppm);
+        let mut scids: Vec<_> = s.channels.iter().map(|c| &c.short_channel_id).collect();
+        scids.sort();
+        scids.dedup();
+        assert_eq!(scids.len(), 9);
+        assert_eq!(s, Scenario::rebalancing_node(1));
+        assert_eq!(s.wallet_outputs_sat, default.wallet_outputs_sat);
     }
 
     #[test]

@@ -3,10 +3,13 @@
 //! ran too long, or as a failure when sling no longer runs its job.
 //!
 //! Invariants:
-//! - Success is judged on lightningd's balance, never on sling's words; the
-//!   fee is then sling's amount-weighted ppm × the rise, marked an estimate
-//!   (sling reports no per-job fee). Without a ppm the job's cap is used: the
-//!   job never pays more than that.
+//! - Success is judged on lightningd's balance, never on sling's words. The
+//!   fee is measured by bookkeeper when it runs: Σ (debit − credit) of the
+//!   rebalance payments it recorded into the destination since the row
+//!   started (`fee_is_estimate = false`). Without bookkeeper, when it fails
+//!   or records none, the fee is sling's amount-weighted ppm × the rise,
+//!   marked an estimate (sling reports no per-job fee), and the reason says
+//!   why; without a ppm the job's cap is used: the job never pays more.
 //! - A finished row's job is stopped and deleted (the rebalancer is
 //!   tactical: it does not peg a channel); a failed stop or delete is
 //!   logged and noted in the reason but never keeps the row running, so the
@@ -80,9 +83,7 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
         let mut released_msat = 0u64;
         let now = self.now();
         for row in self.store.running_rebalances()? {
-            let (_, note) = self
-                .close_job(&row.to_channel, row.max_fee_ppm, false)
-                .await;
+            let note = self.close_job(&row.to_channel).await;
             let end = end(
                 RebalanceOutcome::Stopped,
                 0,
@@ -179,18 +180,7 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
             });
         };
         if let Some(moved_msat) = rise_msat {
-            let (ppm, note) = self.close_job(scid, row.max_fee_ppm, true).await;
-            let fee_msat = (u128::from(moved_msat) * u128::from(ppm) / 1_000_000) as u64;
-            let mut e = end(
-                RebalanceOutcome::Success,
-                moved_msat,
-                Some(Msat(fee_msat)),
-                format!(
-                    "destination local balance rose by {moved_msat} msat; fee estimated at {ppm} ppm{note}"
-                ),
-            );
-            e.fee_is_estimate = true;
-            return Some(e);
+            return Some(self.settle_success(row, moved_msat).await);
         }
         let reason = if channel.is_none() {
             Some((
@@ -237,43 +227,129 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
             }
         };
         let (outcome, reason) = reason?;
-        let (_, note) = self.close_job(scid, row.max_fee_ppm, false).await;
+        let note = self.close_job(scid).await;
         Some(end(outcome, 0, None, format!("{reason}{note}")))
     }
 
-    /// Stops and deletes the channel's job; with `want_fee`, reads sling's
-    /// weighted fee ppm in between. Returns the ppm and a note on failures.
-    async fn close_job(&self, scid: &str, cap_ppm: u32, want_fee: bool) -> (u64, String) {
-        let mut note = String::new();
-        if let Err(e) = self.node.stop(scid).await {
-            log::warn!("sling-stop {scid} failed: {e}");
-            note.push_str(&format!("; stop failed: {e}"));
-        }
-        let mut ppm = u64::from(cap_ppm);
-        if want_fee {
-            match self.node.stats(scid).await {
-                Ok(stats) => {
-                    let weighted = stats
-                        .overview
-                        .map(|o| o.weighted_fee_ppm)
-                        .filter(|p| *p > 0)
-                        .or(stats.successes.map(|s| s.fee_ppm_weighted_avg));
-                    match weighted {
-                        Some(p) => ppm = p,
-                        None => note.push_str("; sling reports no fee, the job's cap is assumed"),
-                    }
-                }
-                Err(e) => note.push_str(&format!(
-                    "; sling-stats failed ({e}), the job's cap is assumed"
-                )),
+    /// A row whose destination's balance rose by `moved_msat`: stops its
+    /// job, measures the fee with bookkeeper or else estimates it from
+    /// sling's weighted ppm (read before the job is deleted), deletes the job.
+    async fn settle_success(&self, row: &RebalanceEntry, moved_msat: u64) -> RebalanceEnd {
+        let scid = row.to_channel.as_str();
+        let mut note = self.stop_job(scid).await;
+        let rise = format!("destination local balance rose by {moved_msat} msat");
+        let mut e = match self.measured_fee(scid, row.started_at).await {
+            Ok(measured) => end(
+                RebalanceOutcome::Success,
+                moved_msat,
+                Some(measured.fee),
+                format!(
+                    "{rise}; fee measured by bookkeeper ({} rebalance payment(s), {} msat credited)",
+                    measured.payments, measured.credited_msat
+                ),
+            ),
+            Err(why) => {
+                let (ppm, stats_note) = self.sling_fee_ppm(scid, row.max_fee_ppm).await;
+                let fee_msat = (u128::from(moved_msat) * u128::from(ppm) / 1_000_000) as u64;
+                let mut e = end(
+                    RebalanceOutcome::Success,
+                    moved_msat,
+                    Some(Msat(fee_msat)),
+                    format!("{rise}; fee estimated at {ppm} ppm ({why}){stats_note}"),
+                );
+                e.fee_is_estimate = true;
+                e
+            }
+        };
+        note.push_str(&self.delete_job(scid).await);
+        e.reason.push_str(&note);
+        e
+    }
+
+    /// What bookkeeper recorded for the rebalances into `scid` since
+    /// `since`, or why it cannot tell (the reason shown with the estimate).
+    async fn measured_fee(&self, scid: &str, since: u64) -> Result<MeasuredFee, String> {
+        match self.node.rebalance_payments(scid, since).await {
+            Ok(None) => Err("bookkeeper is not running".to_string()),
+            Ok(Some(payments)) if payments.is_empty() => Err(
+                "bookkeeper recorded no rebalance into the channel since it started".to_string(),
+            ),
+            Ok(Some(payments)) => Ok(MeasuredFee {
+                fee: payments
+                    .iter()
+                    .fold(Msat::ZERO, |sum, p| sum.saturating_add(p.fee_msat())),
+                credited_msat: payments
+                    .iter()
+                    .fold(0u64, |sum, p| sum.saturating_add(p.credited_msat.msat())),
+                payments: payments.len(),
+            }),
+            Err(e) => {
+                log::info!("bookkeeper lookup for {scid} failed: {e}");
+                Err(format!("bookkeeper lookup failed: {e}"))
             }
         }
-        if let Err(e) = self.node.delete(scid).await {
-            log::warn!("sling-deletejob {scid} failed: {e}");
-            note.push_str(&format!("; delete failed: {e}"));
-        }
-        (ppm, note)
     }
+
+    /// Stops and deletes the channel's job. Returns a note on failures.
+    async fn close_job(&self, scid: &str) -> String {
+        let mut note = self.stop_job(scid).await;
+        note.push_str(&self.delete_job(scid).await);
+        note
+    }
+
+    /// `sling-stop`; a note when it failed.
+    async fn stop_job(&self, scid: &str) -> String {
+        match self.node.stop(scid).await {
+            Ok(_) => String::new(),
+            Err(e) => {
+                log::warn!("sling-stop {scid} failed: {e}");
+                format!("; stop failed: {e}")
+            }
+        }
+    }
+
+    /// `sling-deletejob`; a note when it failed.
+    async fn delete_job(&self, scid: &str) -> String {
+        match self.node.delete(scid).await {
+            Ok(_) => String::new(),
+            Err(e) => {
+                log::warn!("sling-deletejob {scid} failed: {e}");
+                format!("; delete failed: {e}")
+            }
+        }
+    }
+
+    /// sling's amount-weighted fee ppm for the job, or `cap_ppm` (with a
+    /// note) when sling reports none.
+    async fn sling_fee_ppm(&self, scid: &str, cap_ppm: u32) -> (u64, String) {
+        match self.node.stats(scid).await {
+            Ok(stats) => {
+                let weighted = stats
+                    .overview
+                    .map(|o| o.weighted_fee_ppm)
+                    .filter(|p| *p > 0)
+                    .or(stats.successes.map(|s| s.fee_ppm_weighted_avg));
+                match weighted {
+                    Some(p) => (p, String::new()),
+                    None => (
+                        u64::from(cap_ppm),
+                        "; sling reports no fee, the job's cap is assumed".to_string(),
+                    ),
+                }
+            }
+            Err(e) => (
+                u64::from(cap_ppm),
+                format!("; sling-stats failed ({e}), the job's cap is assumed"),
+            ),
+        }
+    }
+}
+
+/// The fee bookkeeper measured for one finished rebalance.
+struct MeasuredFee {
+    fee: Msat,
+    credited_msat: u64,
+    payments: usize,
 }
 
 fn end(

@@ -9,8 +9,11 @@
 //! - Errors carry lightningd's codes: -32601 unknown method, -32602 bad params,
 //!   -1 for lightningd refusing (e.g. no active channel), -3 for plugin control.
 //! - sling's methods are answered only when the scenario lists sling (see
-//!   `rpc/sling/`); without it they are unknown commands, as in lightningd.
+//!   `rpc/sling/`), bookkeeper's only when it lists bookkeeper (see
+//!   `rpc/bookkeeper.rs`); without them they are unknown commands, as in
+//!   lightningd.
 
+pub(crate) mod bookkeeper;
 mod channels;
 mod feerates;
 pub(crate) mod format;
@@ -27,6 +30,7 @@ pub(crate) mod sling;
 use crate::network::SimNetwork;
 use serde_json::Value;
 
+pub use bookkeeper::BKPR_METHODS;
 pub use sling::SLING_METHODS;
 
 /// The lightningd version the simulator claims to be.
@@ -67,7 +71,8 @@ impl SimRpcError {
 }
 
 /// The methods `handle_rpc` answers (sling's, [`SLING_METHODS`], only when
-/// the scenario lists sling).
+/// the scenario lists sling; bookkeeper's, [`BKPR_METHODS`], only when it
+/// lists bookkeeper).
 pub const SIM_METHODS: &[&str] = &[
     "getinfo",
     "listpeerchannels",
@@ -103,6 +108,10 @@ impl SimNetwork {
                     sling::dispatch(self, other, params)
                 } else {
                     None
+                };
+                let answered = match answered {
+                    None if self.bookkeeper_present() => bookkeeper::dispatch(self, other, params),
+                    answered => answered,
                 };
                 answered.unwrap_or_else(|| {
                     Err(SimRpcError::new(
