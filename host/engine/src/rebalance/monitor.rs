@@ -38,6 +38,13 @@ pub struct ClearedReservations {
     pub released_msat: Msat,
 }
 
+/// Bookkeeper stamps events with lightningd's clock, the row's start is
+/// ours: payments this close before the start still count. Nothing earlier
+/// can belong to another rebalance of the same destination — one runs at a
+/// time, and a credit raises the balance, so its row ended as a success
+/// (followed by a 24 h cooldown).
+const BOOKKEEPER_CLOCK_SLACK_SECS: u64 = 60;
+
 impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
     /// Settles the ledger against sling at start-up (or whenever asked),
     /// starting nothing. Returns the rows it finished, and whether sling
@@ -238,7 +245,8 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
         let scid = row.to_channel.as_str();
         let mut note = self.stop_job(scid).await;
         let rise = format!("destination local balance rose by {moved_msat} msat");
-        let mut e = match self.measured_fee(scid, row.started_at).await {
+        let since = row.started_at.saturating_sub(BOOKKEEPER_CLOCK_SLACK_SECS);
+        let mut e = match self.measured_fee(scid, since).await {
             Ok(measured) => end(
                 RebalanceOutcome::Success,
                 moved_msat,
