@@ -295,14 +295,16 @@ impl Scenario {
         s
     }
 
-    /// The default node as `simulate` runs it: sling installed, and a ninth
-    /// channel, `busy-drain`, that the rebalancer finds worth refilling. The
+    /// The default node as `simulate` runs it: sling and bookkeeper (which
+    /// lightningd ships enabled) installed, and a ninth channel,
+    /// `busy-drain`, that the rebalancer finds worth refilling. The
     /// eight default channels are unchanged (same ids, same parameters); the
     /// extra channel's demand changes the attempt stream, so runs of this
     /// scenario pair with each other, not with `default_node` runs.
     pub fn rebalancing_node(seed: u64) -> Scenario {
         let keys = NodeKeys::new(seed);
         let mut s = Scenario::default_node(seed).with_sling();
+        s.other_plugins.push(PluginSpec::bookkeeper());
         let mut c = ChannelSpec::with_keys(&keys, seed, s.channels.len());
         // Busy and price-insensitive, priced above its alternatives, and more
         // flows out than in: it drains within a day or two yet keeps turning
@@ -417,7 +419,10 @@ mod tests {
         let default = Scenario::default_node(1);
         assert_eq!(s.channels.len(), 9);
         assert_eq!(s.channels[..8], default.channels[..]);
-        assert_eq!(s.other_plugins, vec![PluginSpec::sling()]);
+        assert_eq!(
+            s.other_plugins,
+            vec![PluginSpec::sling(), PluginSpec::bookkeeper()]
+        );
         let drain = s.channel("busy-drain").unwrap();
         assert!(drain.fee_ppm > drain.alternatives_fee_ppm);
         let mut scids: Vec<_> = s.channels.iter().map(|c| &c.short_channel_id).collect();

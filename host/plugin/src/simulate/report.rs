@@ -7,6 +7,7 @@
 
 use super::SimulateArgs;
 use super::compare::{Row, is_depleted};
+use super::rebalance::RebalanceSummary;
 use revops_engine::{ChannelAction, FeeCycleReport};
 use revops_sim::{Scenario, SimNetwork};
 use std::collections::BTreeMap;
@@ -45,6 +46,10 @@ pub struct Report {
     cycle_errors: Vec<String>,
     total_revenue_msat: u64,
     baseline_revenue_msat: u64,
+    /// The same seed's net with fees left alone (equal to its revenue without rebalancing).
+    baseline_net_msat: i64,
+    /// `None` when no rebalancer ran (`--no-rebalance`).
+    rebalancing: Option<RebalanceSummary>,
 }
 
 impl Report {
@@ -72,12 +77,13 @@ impl Report {
             );
         }
         let header = format!(
-            "cl-revenue-ops simulate: scenario {}, seed {}, {} days, {} channels, fee cycle every {} s, policy {}{}",
+            "cl-revenue-ops simulate: scenario {}, seed {}, {} days, {} channels, fee cycle every {} s, {}, policy {}{}",
             args.scenario,
             scenario.seed,
             args.days,
             scenario.channels.len(),
             args.fee_interval,
+            super::rebalancing_words(args),
             policy,
             if args.dry_run { " (dry-run)" } else { "" }
         );
@@ -91,6 +97,8 @@ impl Report {
             cycle_errors: Vec::new(),
             total_revenue_msat: 0,
             baseline_revenue_msat: 0,
+            baseline_net_msat: 0,
+            rebalancing: None,
         }
     }
 
@@ -142,9 +150,27 @@ impl Report {
         self.total_revenue_msat = network.total_fees_earned_msat();
     }
 
-    /// What the same seed earned with fees left alone (the detailed report's comparison).
-    pub(super) fn set_baseline_revenue_msat(&mut self, baseline_revenue_msat: u64) {
-        self.baseline_revenue_msat = baseline_revenue_msat;
+    /// What the same seed's run with fees left alone earned, and kept after
+    /// rebalancing (the detailed report's comparison).
+    pub(super) fn set_baseline(&mut self, baseline: &Report) {
+        self.baseline_revenue_msat = baseline.total_revenue_msat;
+        self.baseline_net_msat = baseline.net_msat();
+    }
+
+    /// The run's rebalancing, measured after the run.
+    pub(super) fn set_rebalancing(&mut self, summary: RebalanceSummary) {
+        self.rebalancing = Some(summary);
+    }
+
+    #[cfg(test)]
+    pub fn rebalancing(&self) -> Option<&RebalanceSummary> {
+        self.rebalancing.as_ref()
+    }
+
+    /// Routing revenue minus the rebalance fees actually paid.
+    pub fn net_msat(&self) -> i64 {
+        let spent = self.rebalancing.as_ref().map_or(0, |r| r.fees_paid_msat);
+        self.total_revenue_msat as i64 - spent as i64
     }
 
     /// This run as one row of a comparison; `policy_ran` is false for `static`.
@@ -166,9 +192,11 @@ impl Report {
             policy_failures: policy_ran.then_some(self.policy_failures),
             cycle_errors: self.cycle_errors.clone(),
             channel_revenue_msat: lines().map(|c| (c.label.clone(), c.revenue_msat)).collect(),
+            rebalancing: self.rebalancing.clone(),
         }
     }
 
+    #[cfg(test)]
     pub fn total_revenue_msat(&self) -> u64 {
         self.total_revenue_msat
     }
@@ -232,12 +260,31 @@ impl Report {
             );
         }
         let channels = self.channels.len().max(1) as f64;
-        let _ = writeln!(
-            out,
-            "\nrevenue: {} sat with the engine vs {} sat with fees left alone (same seed)",
-            self.total_revenue_msat / 1000,
-            self.baseline_revenue_msat / 1000
-        );
+        match &self.rebalancing {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "\nrevenue: {} sat with the engine vs {} sat with fees left alone (same seed); no rebalancing",
+                    self.total_revenue_msat / 1000,
+                    self.baseline_revenue_msat / 1000
+                );
+            }
+            Some(r) => {
+                let _ = writeln!(
+                    out,
+                    "\nrevenue: gross {} sat − rebalance fees {} sat = net {} sat with the engine",
+                    self.total_revenue_msat / 1000,
+                    r.fees_paid_msat / 1000,
+                    self.net_msat() / 1000,
+                );
+                let _ = writeln!(
+                    out,
+                    "  vs gross {} sat, net {} sat with fees left alone (same seed, same rebalancer)",
+                    self.baseline_revenue_msat / 1000,
+                    self.baseline_net_msat / 1000
+                );
+            }
+        }
         let _ = writeln!(
             out,
             "fee changes: {} ({:.2} per channel per day); policy failures: {}; cycle errors: {}",
@@ -248,6 +295,10 @@ impl Report {
         );
         for e in self.cycle_errors.iter().take(5) {
             let _ = writeln!(out, "  cycle error {e}");
+        }
+        if let Some(r) = &self.rebalancing {
+            out.push('\n');
+            out.push_str(&r.render());
         }
         {
             let _ = writeln!(out, "\nfee path (ppm at the end of each day):");
