@@ -489,3 +489,29 @@ async fn peers_with_rebalancing_disabled_are_excepted_once_per_cycle() {
         .count();
     assert_eq!(sets, 1);
 }
+
+#[tokio::test]
+async fn with_bookkeeper_a_rise_from_routing_is_not_taken_for_the_job() {
+    let mut scenario = scenario(100);
+    scenario.other_plugins.push(PluginSpec::bookkeeper());
+    let s = setup(scenario, RebalanceSettings::default());
+    s.busy_destination(DAILY_OUT_MSAT);
+    let report = s.engine.run_rebalance_cycle(WALLET).await.unwrap();
+    let Decision::Started { rebalance_id, .. } = *decision_for(&report, &s.destination) else {
+        panic!("not started: {report:#?}");
+    };
+    // Payments arriving through the channel raise its balance before sling
+    // paid anything (simulated time has not moved, so sling has not run).
+    {
+        let mut net = s.network.lock().unwrap();
+        let local = net.channel(&s.destination).unwrap().local_msat;
+        net.set_local_msat(&s.destination, local + 300_000 * SAT)
+            .unwrap();
+    }
+    let report = s.engine.run_rebalance_cycle(WALLET).await.unwrap();
+    assert!(report.finished.is_empty(), "{report:#?}");
+    let row = s.store.rebalance(rebalance_id).unwrap().unwrap();
+    assert_eq!(row.outcome, RebalanceOutcome::Running);
+    // The job was left alone to do its work.
+    assert_eq!(s.node.inner.jobs().await.unwrap().len(), 1);
+}

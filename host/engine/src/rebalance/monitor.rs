@@ -1,15 +1,17 @@
-//! Watching running rebalances: each ledger row ends as a success when the
-//! destination's local balance rose since it started, as a timeout when it
-//! ran too long, or as a failure when sling no longer runs its job.
+//! Watching running rebalances: each ledger row ends as a success when
+//! its payments arrived, as a timeout when it ran too long, or as a failure
+//! when sling no longer runs its job.
 //!
 //! Invariants:
-//! - Success is judged on lightningd's balance, never on sling's words. The
-//!   fee is measured by bookkeeper when it runs: Σ (debit − credit) of the
-//!   rebalance payments it recorded into the destination since the row
-//!   started (`fee_is_estimate = false`). Without bookkeeper, when it fails
-//!   or records none, the fee is sling's amount-weighted ppm × the rise,
-//!   marked an estimate (sling reports no per-job fee), and the reason says
-//!   why; without a ppm the job's cap is used: the job never pays more.
+//! - Success is judged on what lightningd records, never on sling's words.
+//!   With bookkeeper running: a rebalance payment credited into the
+//!   destination since the row started; fee = Σ (debit − credit) of those
+//!   payments and amount = their credits (`fee_is_estimate = false`). A
+//!   balance rise without such a payment is routing: the job keeps running.
+//!   Without bookkeeper (absent, or its lookup failed): the destination's
+//!   balance rose; fee = sling's amount-weighted ppm × the rise, marked an
+//!   estimate (sling reports no per-job fee) with the reason why; without a
+//!   ppm the job's cap is used: the job never pays more.
 //! - A finished row's job is stopped and deleted (the rebalancer is
 //!   tactical: it does not peg a channel); a failed stop or delete is
 //!   logged and noted in the reason but never keeps the row running, so the
@@ -186,8 +188,19 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
                 )
             });
         };
-        if let Some(moved_msat) = rise_msat {
-            return Some(self.settle_success(row, moved_msat).await);
+        // Bookkeeper, when it runs, says whether sling paid: a rise without
+        // a recorded rebalance payment is routing, not our job's doing.
+        let since = row.started_at.saturating_sub(BOOKKEEPER_CLOCK_SLACK_SECS);
+        match self.measured_fee(scid, since).await {
+            Recorded::Payments(measured) => {
+                return Some(self.settle_measured(row, rise_msat, measured).await);
+            }
+            Recorded::Nothing => {}
+            Recorded::Unknown(why) => {
+                if let Some(moved_msat) = rise_msat {
+                    return Some(self.settle_estimated(row, moved_msat, &why).await);
+                }
+            }
         }
         let reason = if channel.is_none() {
             Some((
@@ -238,51 +251,64 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
         Some(end(outcome, 0, None, format!("{reason}{note}")))
     }
 
-    /// A row whose destination's balance rose by `moved_msat`: stops its
-    /// job, measures the fee with bookkeeper or else estimates it from
+    /// A row bookkeeper recorded rebalance payments for: a success with the
+    /// measured fee; the amount moved is what bookkeeper saw credited.
+    async fn settle_measured(
+        &self,
+        row: &RebalanceEntry,
+        rise_msat: Option<u64>,
+        measured: MeasuredFee,
+    ) -> RebalanceEnd {
+        let scid = row.to_channel.as_str();
+        let note = self.close_job(scid).await;
+        let rise = match rise_msat {
+            Some(r) => format!("destination local balance rose by {r} msat"),
+            None => "destination local balance did not rise (routing drained it)".to_string(),
+        };
+        end(
+            RebalanceOutcome::Success,
+            measured.credited_msat,
+            Some(measured.fee),
+            format!(
+                "{} rebalance payment(s) moved {} msat in, fee measured by bookkeeper; {rise}{note}",
+                measured.payments, measured.credited_msat
+            ),
+        )
+    }
+
+    /// A row whose destination's balance rose by `moved_msat` while
+    /// bookkeeper cannot tell (`why`): stops its job, estimates the fee from
     /// sling's weighted ppm (read before the job is deleted), deletes the job.
-    async fn settle_success(&self, row: &RebalanceEntry, moved_msat: u64) -> RebalanceEnd {
+    async fn settle_estimated(
+        &self,
+        row: &RebalanceEntry,
+        moved_msat: u64,
+        why: &str,
+    ) -> RebalanceEnd {
         let scid = row.to_channel.as_str();
         let mut note = self.stop_job(scid).await;
-        let rise = format!("destination local balance rose by {moved_msat} msat");
-        let since = row.started_at.saturating_sub(BOOKKEEPER_CLOCK_SLACK_SECS);
-        let mut e = match self.measured_fee(scid, since).await {
-            Ok(measured) => end(
-                RebalanceOutcome::Success,
-                moved_msat,
-                Some(measured.fee),
-                format!(
-                    "{rise}; fee measured by bookkeeper ({} rebalance payment(s), {} msat credited)",
-                    measured.payments, measured.credited_msat
-                ),
+        let (ppm, stats_note) = self.sling_fee_ppm(scid, row.max_fee_ppm).await;
+        let fee_msat = (u128::from(moved_msat) * u128::from(ppm) / 1_000_000) as u64;
+        let mut e = end(
+            RebalanceOutcome::Success,
+            moved_msat,
+            Some(Msat(fee_msat)),
+            format!(
+                "destination local balance rose by {moved_msat} msat; fee estimated at {ppm} ppm ({why}){stats_note}"
             ),
-            Err(why) => {
-                let (ppm, stats_note) = self.sling_fee_ppm(scid, row.max_fee_ppm).await;
-                let fee_msat = (u128::from(moved_msat) * u128::from(ppm) / 1_000_000) as u64;
-                let mut e = end(
-                    RebalanceOutcome::Success,
-                    moved_msat,
-                    Some(Msat(fee_msat)),
-                    format!("{rise}; fee estimated at {ppm} ppm ({why}){stats_note}"),
-                );
-                e.fee_is_estimate = true;
-                e
-            }
-        };
+        );
+        e.fee_is_estimate = true;
         note.push_str(&self.delete_job(scid).await);
         e.reason.push_str(&note);
         e
     }
 
-    /// What bookkeeper recorded for the rebalances into `scid` since
-    /// `since`, or why it cannot tell (the reason shown with the estimate).
-    async fn measured_fee(&self, scid: &str, since: u64) -> Result<MeasuredFee, String> {
+    /// What bookkeeper recorded for the rebalances into `scid` since `since`.
+    async fn measured_fee(&self, scid: &str, since: u64) -> Recorded {
         match self.node.rebalance_payments(scid, since).await {
-            Ok(None) => Err("bookkeeper is not running".to_string()),
-            Ok(Some(payments)) if payments.is_empty() => Err(
-                "bookkeeper recorded no rebalance into the channel since it started".to_string(),
-            ),
-            Ok(Some(payments)) => Ok(MeasuredFee {
+            Ok(None) => Recorded::Unknown("bookkeeper is not running".to_string()),
+            Ok(Some(payments)) if payments.is_empty() => Recorded::Nothing,
+            Ok(Some(payments)) => Recorded::Payments(MeasuredFee {
                 fee: payments
                     .iter()
                     .fold(Msat::ZERO, |sum, p| sum.saturating_add(p.fee_msat())),
@@ -293,7 +319,7 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
             }),
             Err(e) => {
                 log::info!("bookkeeper lookup for {scid} failed: {e}");
-                Err(format!("bookkeeper lookup failed: {e}"))
+                Recorded::Unknown(format!("bookkeeper lookup failed: {e}"))
             }
         }
     }
@@ -351,6 +377,15 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
             ),
         }
     }
+}
+
+/// What bookkeeper says about the rebalance payments into a destination.
+enum Recorded {
+    Payments(MeasuredFee),
+    /// Bookkeeper runs and recorded none: nothing our job paid arrived yet.
+    Nothing,
+    /// Bookkeeper is absent or failed (why): only the balance can tell.
+    Unknown(String),
 }
 
 /// The fee bookkeeper measured for one finished rebalance.
