@@ -135,7 +135,19 @@ impl PolicyRuntime {
     /// Blocks for at most the wall-clock limit; call from `spawn_blocking`.
     /// A policy without the fee-strategy role fails with
     /// [`FailureKind::MissingRole`] before anything runs.
+    /// Every call, whatever its outcome, is counted in
+    /// [`PolicyRuntime::stats`].
     pub fn decide_fees(
+        &self,
+        policy: &LoadedPolicy,
+        inputs: &[ChannelFeeInput],
+    ) -> Result<FeeBatch, PolicyFailure> {
+        let result = self.run_decide_fees(policy, inputs);
+        self.recorded(policy, result, |batch| batch.fuel_used)
+    }
+
+    /// [`Self::decide_fees`] without recording the call in the statistics.
+    pub(crate) fn run_decide_fees(
         &self,
         policy: &LoadedPolicy,
         inputs: &[ChannelFeeInput],

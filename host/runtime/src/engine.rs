@@ -26,6 +26,7 @@ use crate::bindings::v0_1::AllRoles;
 use crate::call::PolicyStore;
 use crate::host_log::HostLog;
 use crate::limits::Limits;
+use crate::stats::StatsBook;
 
 /// How often the epoch advances; a call's wall-clock deadline is a whole
 /// number of these ticks.
@@ -54,6 +55,8 @@ pub struct PolicyRuntime {
     pub(crate) linker: Linker<PolicyStore>,
     pub(crate) limits: Limits,
     pub(crate) code_cache: Option<CodeCache>,
+    /// Per-policy call statistics (`stats`).
+    pub(crate) stats: StatsBook,
     _ticker: EpochTicker,
 }
 
@@ -81,6 +84,7 @@ impl PolicyRuntime {
             linker,
             limits,
             code_cache: None,
+            stats: StatsBook::default(),
             _ticker: ticker,
         })
     }

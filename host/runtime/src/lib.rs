@@ -9,8 +9,10 @@
 //! fresh store, fuel, epoch deadline, memory cap, output validation; a role
 //! the component lacks is a `missing_role` failure). Failures come back
 //! as a [`PolicyFailure`] whose [`FailureKind`] tells out-of-fuel, interrupt,
-//! out-of-memory, trap, guest error and invalid output apart; what the host
-//! does about them (fallbacks, quarantine) is the engine's business.
+//! out-of-memory, trap, guest error and invalid output apart, and every call
+//! is counted per policy ([`PolicyRuntime::stats`]: calls, failures by kind,
+//! fuel percentiles, last error, consecutive failures); what the host does
+//! about them (fallbacks, quarantine) is the engine's business.
 //!
 //! Invariants:
 //! - One [`PolicyRuntime`] (one `Engine`, one epoch ticker) per process.
@@ -33,6 +35,8 @@ mod imports;
 mod limits;
 mod load;
 mod score;
+mod selftest;
+mod stats;
 
 pub use bindings::v0_1::{
     ChannelFeeInput, FeeBounds, FeeDecision, FeeGuidance, FeerateInfo, FlowState, KellyInput,
@@ -46,6 +50,8 @@ pub use host_log::POLICY_LOG_TARGET;
 pub use limits::Limits;
 pub use load::{LoadError, LoadedPolicy, MAX_COMPONENT_BYTES};
 pub use score::RebalanceBatch;
+pub use selftest::{SelfTestFailure, SelfTestReport};
+pub use stats::{FUEL_WINDOW, LastError, MAX_LAST_ERROR_BYTES, PolicyStats};
 
 #[cfg(test)]
 mod tests {
@@ -61,5 +67,6 @@ mod tests {
         send_sync::<super::RuntimeError>();
         send_sync::<super::FeeBatch>();
         send_sync::<super::RebalanceBatch>();
+        send_sync::<super::PolicyStats>();
     }
 }

@@ -149,8 +149,9 @@ impl LoadedPolicy {
         self.inner.rebalance_scorer.as_ref()
     }
 
-    /// `name@version`.
-    pub(crate) fn tag(&self) -> &str {
+    /// `name@version`: the tag on the policy's log lines and the key of its
+    /// call statistics ([`PolicyRuntime::stats`]).
+    pub fn tag(&self) -> &str {
         &self.inner.tag
     }
 }

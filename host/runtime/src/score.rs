@@ -39,7 +39,20 @@ impl PolicyRuntime {
     /// `policy`. Blocks for at most the wall-clock limit; call from
     /// `spawn_blocking`. A policy without the rebalance-scorer role fails
     /// with [`FailureKind::MissingRole`] before anything runs.
+    /// Every call, whatever its outcome, is counted in
+    /// [`PolicyRuntime::stats`].
     pub fn score_rebalances(
+        &self,
+        policy: &LoadedPolicy,
+        candidates: &[RebalanceCandidate],
+    ) -> Result<RebalanceBatch, PolicyFailure> {
+        let result = self.run_score_rebalances(policy, candidates);
+        self.recorded(policy, result, |batch| batch.fuel_used)
+    }
+
+    /// [`Self::score_rebalances`] without recording the call in the
+    /// statistics.
+    pub(crate) fn run_score_rebalances(
         &self,
         policy: &LoadedPolicy,
         candidates: &[RebalanceCandidate],

@@ -9,4 +9,5 @@ mod limits;
 mod load;
 mod logging;
 mod rebalance;
+mod stats;
 mod support;
