@@ -68,4 +68,12 @@ pub const GUESTS: &[Guest] = &[
     hostile("panic", "hostile_panic.component.wasm"),
     hostile("guest-error", "hostile_guest_error.component.wasm"),
     hostile("wrong-count", "hostile_wrong_count.component.wasm"),
+    // No feature: the same guest answering correctly (holds every fee,
+    // rejects every rebalance) — a well-behaved, non-built-in policy.
+    Guest {
+        package: "revops-test-hostile",
+        crate_dir: "policies/test-hostile",
+        feature: None,
+        artifact: "hostile_well_behaved.component.wasm",
+    },
 ];

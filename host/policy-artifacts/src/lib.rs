@@ -60,6 +60,12 @@ pub mod hostile {
         env!("OUT_DIR"),
         "/hostile_guest_error.component.wasm"
     ));
+    /// The same guest built without a misbehaviour (`hostile-none`): holds
+    /// every fee, rejects every rebalance. A valid policy that is not built in.
+    pub const WELL_BEHAVED: &[u8] = include_bytes!(concat!(
+        env!("OUT_DIR"),
+        "/hostile_well_behaved.component.wasm"
+    ));
     /// `decide-fees` returns one decision fewer than it was given inputs.
     pub const WRONG_COUNT: &[u8] = include_bytes!(concat!(
         env!("OUT_DIR"),

@@ -7,7 +7,7 @@ use wasmparser::{Parser, Payload};
 /// `\0asm`, version 0x0d, layer 1: the component-model preamble.
 const COMPONENT_PREAMBLE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 
-const ALL: [(&str, &[u8]); 8] = [
+const ALL: [(&str, &[u8]); 9] = [
     ("fee-alpha", FEE_ALPHA),
     ("fee-thompson", FEE_THOMPSON),
     ("rebalance-ev", REBALANCE_EV),
@@ -16,6 +16,7 @@ const ALL: [(&str, &[u8]); 8] = [
     ("panic", hostile::PANIC),
     ("guest-error", hostile::GUEST_ERROR),
     ("wrong-count", hostile::WRONG_COUNT),
+    ("well-behaved", hostile::WELL_BEHAVED),
 ];
 
 /// Names of the component's top-level imports and exports.
