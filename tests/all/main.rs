@@ -18,3 +18,4 @@ mod peer_policies;
 mod rebalance;
 mod sandbox;
 mod thompson;
+mod wasm;

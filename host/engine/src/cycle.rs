@@ -97,6 +97,10 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
         &self.store
     }
 
+    pub fn runtime(&self) -> &Arc<PolicyRuntime> {
+        &self.runtime
+    }
+
     pub fn node(&self) -> &Arc<N> {
         &self.node
     }

@@ -15,6 +15,10 @@ impl PolicySet {
         self.policies.insert(policy.name().to_string(), policy)
     }
 
+    pub fn remove(&mut self, name: &str) -> Option<Arc<LoadedPolicy>> {
+        self.policies.remove(name)
+    }
+
     pub fn get(&self, name: &str) -> Option<&Arc<LoadedPolicy>> {
         self.policies.get(name)
     }

@@ -9,6 +9,7 @@ mod options;
 mod params;
 mod plugin;
 mod policies;
+mod registry;
 mod rpc;
 mod simulate;
 mod state;

@@ -10,6 +10,7 @@ use crate::forward_events;
 use crate::loops::{self, Loop};
 use crate::options;
 use crate::policies;
+use crate::registry::PolicyRegistry;
 use crate::rpc;
 use crate::state::{Inner, LoopStatus, Rebalancer, State};
 use anyhow::Context;
@@ -302,8 +303,7 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
         flow_loop: Mutex::new(LoopStatus::default()),
         rebalance_loop: Mutex::new(LoopStatus::default()),
         rebalance_loop_wake: tokio::sync::Notify::new(),
-        policy_load_errors,
-        policy_sources,
+        registry: PolicyRegistry::new(policy_sources, policy_load_errors, SystemClock.now_secs()),
         fee_loop_wake: tokio::sync::Notify::new(),
         forward_event_wake: tokio::sync::Notify::new(),
         forward_events: Mutex::default(),

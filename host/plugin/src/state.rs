@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::forward_events::ForwardEventStatus;
 use crate::loops::Loop;
-use crate::policies::{PolicyLoadError, Sources};
+use crate::registry::PolicyRegistry;
 use revops_core::Node;
 use revops_core::SystemClock;
 use revops_engine::{FeeEngine, RebalanceCycleReport, RebalanceEngine, WalletFunds};
@@ -35,8 +35,8 @@ pub struct Inner {
     pub fee_loop: Mutex<LoopStatus>,
     pub flow_loop: Mutex<LoopStatus>,
     pub rebalance_loop: Mutex<LoopStatus>,
-    pub policy_load_errors: Vec<PolicyLoadError>,
-    pub policy_sources: Sources,
+    /// Where each policy came from, what it replaced, refused files.
+    pub registry: PolicyRegistry,
     /// Wake a loop early so a new interval takes effect at once.
     pub fee_loop_wake: tokio::sync::Notify,
     pub flow_loop_wake: tokio::sync::Notify,

@@ -77,7 +77,12 @@ fn check_policy_name(state: &State, key: &ConfigKey, name: &str) -> Result<(), S
 }
 
 /// Validate `raw` for `key`, persist it and apply it.
-fn set(state: &State, method: &str, key: &'static ConfigKey, raw: &Value) -> anyhow::Result<Value> {
+pub(crate) fn set(
+    state: &State,
+    method: &str,
+    key: &'static ConfigKey,
+    raw: &Value,
+) -> anyhow::Result<Value> {
     if !key.mutable {
         return Err(invalid(format!(
             "{method}: `{}` cannot be changed while the plugin runs",

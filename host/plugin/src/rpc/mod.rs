@@ -9,6 +9,7 @@ mod flow;
 mod policy;
 mod rebalance;
 mod status;
+mod wasm;
 
 use crate::state::State;
 use cln_plugin::{Builder, RpcMethodBuilder};
@@ -80,6 +81,11 @@ pub fn register(builder: Builder<State, Stdin, Stdout>) -> Builder<State, Stdin,
             RpcMethodBuilder::new("revenue-rebalance-debug", rebalance::debug)
                 .description("Rebalancing: capital controls and budget use, running and recent rebalances, destination cooldown/backoff, the last check's decisions")
                 .usage(""),
+        )
+        .rpcmethod_from_builder(
+            RpcMethodBuilder::new("revenue-wasm", wasm::revenue_wasm)
+                .description("Policy lifecycle without a restart: list | inspect (name or path) | load path [name] | unload name [force] | reload name | rollback name | status (calls, failures by kind, fuel p50/p99, last error, refused files)")
+                .usage("action [name] [path] [force]"),
         )
         .rpcmethod_from_builder(
             RpcMethodBuilder::new("revenue-fee-cycle", fees::fee_cycle)

@@ -25,7 +25,7 @@ pub async fn status(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
                 "roles": meta.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect::<Vec<_>>(),
                 "sha256": policy.hash(),
                 "size_bytes": policy.size_bytes(),
-                "source": state.0.policy_sources.get(policy.name()),
+                "source": state.0.registry.source(policy.name()),
                 "default_for_dynamic_peers": policy.name() == settings.default_fee_policy,
             })
         })
@@ -85,7 +85,7 @@ pub async fn status(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
         },
         "policies": policies,
         "policy_dir": state.0.policy_dir.display().to_string(),
-        "policy_load_errors": state.0.policy_load_errors,
+        "policy_load_errors": state.0.registry.rejected(),
         "policy_failures": {
             "total": status.policy_failures_total,
             "by_kind": status.policy_failures_by_kind,
