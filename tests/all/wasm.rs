@@ -171,15 +171,15 @@ async fn a_file_failing_validation_never_replaces_a_working_policy() {
 
 #[tokio::test]
 async fn unload_is_refused_while_used_and_force_moves_the_users_to_the_defaults() {
-    let dir = tempfile::tempdir().unwrap();
-    let node =
-        Node::start(json!({"revenue-ops-policy-dir": dir.path().display().to_string()})).await;
-    // Dropped in after start: only `load` picks it up.
-    std::fs::write(dir.path().join("calm.wasm"), hostile::WELL_BEHAVED).unwrap();
+    let node = Node::start(json!({})).await;
+    // Outside the watched policy directory: only `load` picks it up.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("calm.wasm");
+    std::fs::write(&file, hostile::WELL_BEHAVED).unwrap();
     let loaded = node
         .ok(
             "revenue-wasm",
-            json!({"action": "load", "path": "calm.wasm"}),
+            json!({"action": "load", "path": file.display().to_string()}),
         )
         .await;
     assert_eq!(loaded["loaded"]["name"], json!("hostile-none"), "{loaded}");
@@ -251,4 +251,74 @@ async fn unload_is_refused_while_used_and_force_moves_the_users_to_the_defaults(
         .await,
         "hostile-none",
     );
+}
+
+/// Polls `revenue-wasm` until `done` says yes (the watcher works in the
+/// background), or gives up after 20 s.
+async fn wait_for(node: &Node, action: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let v = node.ok("revenue-wasm", json!({"action": action})).await;
+        if done(&v) || tokio::time::Instant::now() > deadline {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_file_dropped_in_the_policy_directory_is_loaded_and_a_bad_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let node =
+        Node::start(json!({"revenue-ops-policy-dir": dir.path().display().to_string()})).await;
+    let has = |list: &Value, name: &str| {
+        list["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == json!(name))
+    };
+
+    // Written under a temporary name, then renamed in place, as operators
+    // (and `install`) do.
+    let staging = dir.path().join("calm.tmp");
+    std::fs::write(&staging, hostile::WELL_BEHAVED).unwrap();
+    std::fs::rename(&staging, dir.path().join("calm.wasm")).unwrap();
+    let list = wait_for(&node, "list", |l| has(l, "hostile-none")).await;
+    assert!(
+        has(&list, "hostile-none"),
+        "{} {:?}",
+        node.ok("revenue-wasm", json!({"action": "status"})).await,
+        node.ld.logs()
+    );
+    assert!(
+        listed(&list, "hostile-none")["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("calm.wasm")
+    );
+
+    // A panicking build dropped in is refused and replaces nothing.
+    std::fs::write(dir.path().join("panic.wasm"), hostile::PANIC).unwrap();
+    let status = wait_for(&node, "status", |s| {
+        !s["rejected_files"].as_array().unwrap().is_empty()
+    })
+    .await;
+    let rejected = &status["rejected_files"][0];
+    assert!(
+        rejected["file"].as_str().unwrap().ends_with("panic.wasm"),
+        "{status}"
+    );
+    assert!(
+        rejected["error"].as_str().unwrap().contains("self-test"),
+        "{status}"
+    );
+    let list = node.ok("revenue-wasm", json!({"action": "list"})).await;
+    assert!(!has(&list, "hostile-panic"), "{list}");
+
+    // Removing a file unloads nothing.
+    std::fs::remove_file(dir.path().join("calm.wasm")).unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let list = node.ok("revenue-wasm", json!({"action": "list"})).await;
+    assert!(has(&list, "hostile-none"), "{list}");
 }

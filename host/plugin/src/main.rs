@@ -13,6 +13,7 @@ mod registry;
 mod rpc;
 mod simulate;
 mod state;
+mod watch;
 
 use clap::{Parser, Subcommand};
 

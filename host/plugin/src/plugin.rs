@@ -13,6 +13,7 @@ use crate::policies;
 use crate::registry::PolicyRegistry;
 use crate::rpc;
 use crate::state::{Inner, LoopStatus, Rebalancer, State};
+use crate::watch;
 use anyhow::Context;
 use cln_plugin::{Builder, ConfiguredPlugin, options::Value as OptValue};
 use revops_core::{Clock, SystemClock};
@@ -104,6 +105,7 @@ async fn serve() -> anyhow::Result<()> {
         }
         Err(why) => log::warn!("rebalancing is disabled: {why}"),
     }
+    watch::spawn(state.clone());
     tokio::spawn(on_sigterm(state));
     plugin.join().await
 }

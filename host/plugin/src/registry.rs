@@ -140,9 +140,22 @@ pub async fn validate(state: &State, path: &Path, record: bool) -> Result<Valida
     let file = path.display().to_string();
     let runtime: Arc<PolicyRuntime> = Arc::clone(state.0.engine.runtime());
     let owned: PathBuf = path.to_path_buf();
+    let reserved = state
+        .0
+        .built_in_scorer
+        .as_ref()
+        .map(|b| b.name().to_string());
     let result = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let bytes = std::fs::read(&owned).map_err(|e| format!("cannot read: {e}"))?;
         let policy = runtime.load(&bytes).map_err(|e| e.to_string())?;
+        // The built-in scorer is not in the fee set: a policy of its name
+        // would shadow it only half-way.
+        if reserved.as_deref() == Some(policy.name()) {
+            return Err(format!(
+                "`{}` is the built-in scorer's name; give the policy its own name",
+                policy.name()
+            ));
+        }
         let self_test = runtime.self_test(&policy).map_err(|e| e.to_string())?;
         Ok((policy, self_test))
     })

@@ -226,17 +226,6 @@ async fn install_file(
             validated.policy.name()
         )));
     }
-    if state
-        .0
-        .built_in_scorer
-        .as_ref()
-        .is_some_and(|b| b.name() == validated.policy.name())
-    {
-        return Err(invalid(format!(
-            "{M}: `{}` is the built-in scorer's name; give the policy its own name",
-            validated.policy.name()
-        )));
-    }
     let self_test = validated.self_test.clone();
     let installed = registry::install(state, validated);
     Ok(json!({"loaded": installed, "self_test": self_test}))
