@@ -87,20 +87,18 @@ impl Params {
 
     /// A non-negative integer within `max`, accepting numeric strings.
     pub fn u32(&self, name: &str, max: u32) -> anyhow::Result<Option<u32>> {
-        let Some(v) = self.values.get(name) else {
-            return Ok(None);
-        };
-        let n = match v {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse::<u64>().ok(),
-            _ => None,
-        };
-        match n {
-            Some(n) if n <= max as u64 => Ok(Some(n as u32)),
-            _ => Err(invalid(format!(
+        let out_of_range = |v: &Value| {
+            invalid(format!(
                 "{}: `{name}` must be an integer from 0 to {max}, got {v}",
                 self.method
-            ))),
+            ))
+        };
+        let Some(raw) = self.values.get(name) else {
+            return Ok(None);
+        };
+        match self.u64(name).map_err(|_| out_of_range(raw))? {
+            Some(n) if n <= u64::from(max) => Ok(Some(n as u32)),
+            _ => Err(out_of_range(raw)),
         }
     }
 

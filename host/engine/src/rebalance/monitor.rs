@@ -101,15 +101,7 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
             );
             if self.store.finish_rebalance(row.id, &end, now)? {
                 released_msat += row.reserved_msat.map_or(0, Msat::msat);
-                cleared.push(FinishedRebalance {
-                    rebalance_id: row.id,
-                    to_channel: row.to_channel.clone(),
-                    outcome: end.outcome,
-                    moved_msat: end.moved_msat,
-                    fee_msat: end.fee_msat,
-                    fee_is_estimate: end.fee_is_estimate,
-                    reason: end.reason,
-                });
+                cleared.push(FinishedRebalance::of(&row, end));
             }
         }
         Ok(ClearedReservations {
@@ -144,15 +136,7 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
                     end.outcome.as_str(),
                     end.reason
                 );
-                finished.push(FinishedRebalance {
-                    rebalance_id: row.id,
-                    to_channel: row.to_channel.clone(),
-                    outcome: end.outcome,
-                    moved_msat: end.moved_msat,
-                    fee_msat: end.fee_msat,
-                    fee_is_estimate: end.fee_is_estimate,
-                    reason: end.reason,
-                });
+                finished.push(FinishedRebalance::of(&row, end));
             }
         }
         Ok(finished)

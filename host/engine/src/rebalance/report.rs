@@ -10,7 +10,7 @@ use crate::PolicyFailureReport;
 use crate::health::HealthAssessment;
 use crate::rebalance::controls::Refusal;
 use revops_core::Msat;
-use revops_store::{BudgetUse, RebalanceOutcome};
+use revops_store::{BudgetUse, RebalanceEnd, RebalanceEntry, RebalanceOutcome};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -204,4 +204,19 @@ pub struct FinishedRebalance {
     pub fee_msat: Option<Msat>,
     pub fee_is_estimate: bool,
     pub reason: String,
+}
+
+impl FinishedRebalance {
+    /// The report line for `row`, finished as `end` says.
+    pub(crate) fn of(row: &RebalanceEntry, end: RebalanceEnd) -> Self {
+        FinishedRebalance {
+            rebalance_id: row.id,
+            to_channel: row.to_channel.clone(),
+            outcome: end.outcome,
+            moved_msat: end.moved_msat,
+            fee_msat: end.fee_msat,
+            fee_is_estimate: end.fee_is_estimate,
+            reason: end.reason,
+        }
+    }
 }
