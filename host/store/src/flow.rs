@@ -8,6 +8,7 @@
 //! - Only forwards the ingestion cursor has passed are pruned: a final
 //!   forward beyond it would be read again and counted twice.
 
+use crate::forwards::{FORWARDS_CURSOR, read_cursor};
 use crate::{Store, StoreError, from_sql_u64, to_sql_i64};
 use revops_core::Msat;
 use rusqlite::params;
@@ -100,12 +101,7 @@ impl Store {
         let before = to_sql_i64(before_secs, "before")?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let cursor: i64 = tx
-            .query_row(
-                "SELECT COALESCE(MAX(next_index), 0) FROM ingest_cursors WHERE name = 'listforwards.created'",
-                [],
-                |r| r.get(0),
-            )?;
+        let cursor = read_cursor(&tx, FORWARDS_CURSOR)?;
         let prunable = "status = 'settled' AND resolved_time < ?1 AND created_index < ?2";
         let aggregated = tx.query_row(
             &format!("SELECT COUNT(*) FROM forwards WHERE {prunable}"),

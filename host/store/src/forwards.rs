@@ -7,23 +7,45 @@
 
 use crate::{Store, StoreError, to_sql_i64};
 use revops_core::{ForwardRecord, ForwardStatus, Msat};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 
-const FORWARDS_CURSOR: &str = "listforwards.created";
+/// The forward-ingestion cursor's row in `ingest_cursors`.
+pub(crate) const FORWARDS_CURSOR: &str = "listforwards.created";
+
+/// An `ingest_cursors` row's `next_index`; 0 before it was first written.
+pub(crate) fn read_cursor(conn: &Connection, name: &str) -> Result<i64, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT next_index FROM ingest_cursors WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Moves an `ingest_cursors` row to `next_index`.
+pub(crate) fn write_cursor(
+    conn: &Connection,
+    name: &str,
+    next_index: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO ingest_cursors (name, next_index) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET next_index = excluded.next_index",
+        params![name, next_index],
+    )?;
+    Ok(())
+}
 
 impl Store {
     /// The `created_index` to start the next `listforwards` page at.
     pub fn forwards_cursor(&self) -> Result<u64, StoreError> {
-        let v: Option<i64> = self
-            .conn()
-            .query_row(
-                "SELECT next_index FROM ingest_cursors WHERE name = ?1",
-                params![FORWARDS_CURSOR],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(v.map(crate::from_sql_u64).unwrap_or(0))
+        Ok(crate::from_sql_u64(read_cursor(
+            &self.conn(),
+            FORWARDS_CURSOR,
+        )?))
     }
 
     /// Store one page of forwards (oldest first) and advance the cursor past
@@ -31,14 +53,7 @@ impl Store {
     pub fn ingest_forwards(&self, page: &[ForwardRecord]) -> Result<u64, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let mut cursor: i64 = tx
-            .query_row(
-                "SELECT next_index FROM ingest_cursors WHERE name = ?1",
-                params![FORWARDS_CURSOR],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
+        let mut cursor = read_cursor(&tx, FORWARDS_CURSOR)?;
         let mut blocked = false;
         {
             let mut insert = tx.prepare_cached(
@@ -76,11 +91,7 @@ impl Store {
                 }
             }
         }
-        tx.execute(
-            "INSERT INTO ingest_cursors (name, next_index) VALUES (?1, ?2)
-             ON CONFLICT (name) DO UPDATE SET next_index = excluded.next_index",
-            params![FORWARDS_CURSOR, cursor],
-        )?;
+        write_cursor(&tx, FORWARDS_CURSOR, cursor)?;
         tx.commit()?;
         Ok(crate::from_sql_u64(cursor))
     }

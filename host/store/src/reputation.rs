@@ -28,13 +28,13 @@
 //! - Scores are never negative. A peer whose total evidence decays below
 //!   [`FORGET_BELOW`] is forgotten (its score was ≈ 0.5 anyway).
 
+use crate::forwards::{FORWARDS_CURSOR, read_cursor, write_cursor};
 use crate::{Store, StoreError, from_sql_u64, to_sql_i64};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::params;
 use serde::Serialize;
 use std::collections::HashMap;
 
 const REPUTATION_CURSOR: &str = "reputation.created";
-const FORWARDS_CURSOR: &str = "listforwards.created";
 /// Total evidence (decayed forwards) below which a peer is forgotten.
 pub const FORGET_BELOW: f64 = 1e-3;
 
@@ -84,17 +84,6 @@ pub struct ReputationUpdate {
     pub cursor: u64,
 }
 
-fn cursor(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {
-    Ok(tx
-        .query_row(
-            "SELECT next_index FROM ingest_cursors WHERE name = ?1",
-            params![name],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0))
-}
-
 impl Store {
     /// Decay every peer's scores by `decay` (clamped to [0, 1]; not finite
     /// means no decay), then credit the outcomes of the forwards ingested
@@ -124,8 +113,8 @@ impl Store {
                 remember.execute(params![scid, peer])?;
             }
         }
-        let from = cursor(&tx, REPUTATION_CURSOR)?;
-        let until = cursor(&tx, FORWARDS_CURSOR)?.max(from);
+        let from = read_cursor(&tx, REPUTATION_CURSOR)?;
+        let until = read_cursor(&tx, FORWARDS_CURSOR)?.max(from);
 
         tx.execute(
             "UPDATE peer_reputation SET success_score = success_score * ?1,
@@ -182,11 +171,7 @@ impl Store {
             "DELETE FROM peer_reputation WHERE success_score + failure_score < ?1",
             params![FORGET_BELOW],
         )? as u64;
-        tx.execute(
-            "INSERT INTO ingest_cursors (name, next_index) VALUES (?1, ?2)
-             ON CONFLICT (name) DO UPDATE SET next_index = excluded.next_index",
-            params![REPUTATION_CURSOR, until],
-        )?;
+        write_cursor(&tx, REPUTATION_CURSOR, until)?;
         tx.commit()?;
         Ok(update)
     }
