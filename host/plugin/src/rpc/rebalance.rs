@@ -176,9 +176,14 @@ pub async fn status(state: &State) -> Value {
                 "capital_refusals": r.capital_refusals,
             })
         });
-    let health = match rebalancer.assess_health().await {
-        Ok(h) => json!(h),
-        Err(e) => json!({"error": e.to_string()}),
+    // The last check's assessment (made every rebalance interval); only
+    // before the first check does status assess (a channel listing).
+    let health = match rebalancer.last_health() {
+        Some(h) => json!(h),
+        None => match rebalancer.assess_health().await {
+            Ok(h) => json!(h),
+            Err(e) => json!({"error": e.to_string()}),
+        },
     };
     json!({
         "enabled": enabled,

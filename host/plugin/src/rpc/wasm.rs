@@ -8,7 +8,7 @@ use crate::registry::{self, BUILT_IN};
 use crate::state::State;
 use cln_plugin::Plugin;
 use revops_runtime::LoadedPolicy;
-use revops_store::Strategy;
+use revops_store::{PeerPolicy, Strategy};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,10 +23,14 @@ pub async fn revenue_wasm(p: Plugin<State>, params: Value) -> anyhow::Result<Val
     let state = p.state();
     let action = params.required_str("action", ACTIONS)?;
     match action.as_str() {
-        "list" => Ok(json!({"policies": all_policies(state)
-            .iter()
-            .map(|p| describe(state, p))
-            .collect::<Vec<_>>()})),
+        "list" => {
+            // One read of the peer policies serves every entry.
+            let peers = active_peer_policies(state).ok();
+            Ok(json!({"policies": all_policies(state)
+                .iter()
+                .map(|p| describe(state, p, peers.as_deref()))
+                .collect::<Vec<_>>()}))
+        }
         "status" => Ok(status(state)),
         "inspect" => inspect(state, &params).await,
         "load" => load(state, &params).await,
@@ -114,28 +118,36 @@ impl Users {
     }
 }
 
-fn users(state: &State, name: &str) -> anyhow::Result<Users> {
+/// The peer policies in force now (expired ones fall back to the default).
+fn active_peer_policies(state: &State) -> anyhow::Result<Vec<PeerPolicy>> {
     let now = state.0.engine.now();
-    let peers = state
+    Ok(state
         .0
         .engine
         .store()
         .peer_policies()
         .map_err(|e| rpc_error(-1, format!("{M}: database error: {e}")))?
         .into_iter()
-        .filter(|p| !p.is_expired(now) && p.strategy == Strategy::Policy(name.to_string()))
-        .map(|p| p.peer_id)
-        .collect();
-    Ok(Users {
-        peers,
-        node_default: state.0.engine.settings().default_fee_policy == name,
-        rebalance_scorer: state.rebalancer().is_ok_and(|r| r.scorer().name() == name),
-    })
+        .filter(|p| !p.is_expired(now))
+        .collect())
 }
 
-fn describe(state: &State, policy: &LoadedPolicy) -> Value {
+fn users(state: &State, peers: &[PeerPolicy], name: &str) -> Users {
+    Users {
+        peers: peers
+            .iter()
+            .filter(|p| p.strategy == Strategy::Policy(name.to_string()))
+            .map(|p| p.peer_id.clone())
+            .collect(),
+        node_default: state.0.engine.settings().default_fee_policy == name,
+        rebalance_scorer: state.rebalancer().is_ok_and(|r| r.scorer().name() == name),
+    }
+}
+
+/// `peers`: the active peer policies, `None` when they could not be read.
+fn describe(state: &State, policy: &LoadedPolicy, peers: Option<&[PeerPolicy]>) -> Value {
     let name = policy.name();
-    let users = users(state, name).ok();
+    let users = peers.map(|peers| users(state, peers, name));
     json!({
         "name": name,
         "version": policy.version(),
@@ -171,7 +183,7 @@ async fn inspect(state: &State, params: &Params) -> anyhow::Result<Value> {
                 .into_iter()
                 .find(|p| p.name() == name)
                 .ok_or_else(|| unknown(state, &name))?;
-            let mut v = describe(state, &policy);
+            let mut v = describe(state, &policy, active_peer_policies(state).ok().as_deref());
             v["imports"] = json!(policy.imports());
             Ok(v)
         }
@@ -181,7 +193,11 @@ async fn inspect(state: &State, params: &Params) -> anyhow::Result<Value> {
             let validated = registry::validate(state, &path, false)
                 .await
                 .map_err(|e| rpc_error(-1, format!("{M}: {}: {e}", path.display())))?;
-            let mut v = describe(state, &validated.policy);
+            let mut v = describe(
+                state,
+                &validated.policy,
+                active_peer_policies(state).ok().as_deref(),
+            );
             v["source"] = json!(path.display().to_string());
             v["imports"] = json!(validated.policy.imports());
             v["self_test"] = json!(validated.self_test);
@@ -242,7 +258,8 @@ fn unload(state: &State, params: &Params) -> anyhow::Result<Value> {
             "{M}: `{name}` is built in and cannot be unloaded (a version loaded over it is undone with rollback)"
         )));
     }
-    let users = users(state, &name)?;
+    let active = active_peer_policies(state)?;
+    let users = users(state, &active, &name);
     let mut moved = json!({"peers": [], "node_default": null, "rebalance_scorer": null});
     if users.any() {
         if !force {
@@ -253,9 +270,7 @@ fn unload(state: &State, params: &Params) -> anyhow::Result<Value> {
         }
         let now = state.0.engine.now();
         let store = state.0.engine.store();
-        let moved_peers: Vec<revops_store::PeerPolicy> = store
-            .peer_policies()
-            .map_err(|e| rpc_error(-1, format!("{M}: database error: {e}")))?
+        let moved_peers: Vec<PeerPolicy> = active
             .into_iter()
             .filter(|p| users.peers.contains(&p.peer_id))
             .map(|mut p| {
