@@ -5,6 +5,7 @@
 
 mod support;
 
+mod author;
 mod bad_input;
 mod clboss;
 mod config;
@@ -12,9 +13,11 @@ mod fee_cycle;
 mod fee_inputs;
 mod flow;
 mod forward_events;
+mod hot_swap;
 mod lifecycle;
 mod lightningd_trouble;
 mod peer_policies;
+mod quarantine_shadow;
 mod rebalance;
 mod sandbox;
 mod thompson;

@@ -11,6 +11,7 @@ use crate::judge::{
     Pending, external_change, failed_outcome, judge, policy_label, untouched_outcome,
 };
 use crate::outcome::{ChannelAction, ChannelOutcome, FeeCycleReport, PolicyFailureReport};
+use crate::quarantine::{Admission, Quarantine};
 use crate::{EngineError, EngineStatus, FeeSettings, PolicySet, status::CycleSummary};
 use arc_swap::ArcSwap;
 use revops_core::{Clock, Msat, Node};
@@ -22,6 +23,9 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+/// The built-in fee policy that decides for the peers of a quarantined one.
+pub const FALLBACK_FEE_POLICY: &str = "fee-alpha";
 
 /// Feerate assumed when lightningd cannot tell and there is no history:
 /// its own minimum relay floor.
@@ -39,6 +43,8 @@ pub struct FeeEngine<N: Node, C: Clock> {
     pub(crate) settings: ArcSwap<FeeSettings>,
     pub(crate) flow_settings: ArcSwap<FlowSettings>,
     pub(crate) status: Mutex<EngineStatus>,
+    /// Which policies are quarantined (shared with the rebalancer).
+    pub(crate) quarantine: Arc<Quarantine>,
     /// One fee cycle at a time (timer and `revenue-fee-cycle` may race).
     pub(crate) cycle_lock: tokio::sync::Mutex<()>,
 }
@@ -61,12 +67,19 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             settings: ArcSwap::from_pointee(settings),
             flow_settings: ArcSwap::from_pointee(FlowSettings::default()),
             status: Mutex::new(EngineStatus::default()),
+            quarantine: Arc::new(Quarantine::default()),
             cycle_lock: tokio::sync::Mutex::new(()),
         }
     }
 
     pub fn settings(&self) -> Arc<FeeSettings> {
         self.settings.load_full()
+    }
+
+    /// The quarantine book (share it with the rebalancer; settings through
+    /// [`Quarantine::set_settings`]).
+    pub fn quarantine(&self) -> &Arc<Quarantine> {
+        &self.quarantine
     }
 
     pub fn set_settings(&self, settings: FeeSettings) {
@@ -257,11 +270,15 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                     let reason = format!("fleet member: the hive fee, {fee_ppm} ppm");
                     statics.push((pending, fee_ppm, reason));
                 }
-                Strategy::Dynamic => batches
-                    .entry(settings.default_fee_policy.clone())
-                    .or_default()
-                    .push(pending),
-                Strategy::Policy(name) => batches.entry(name).or_default().push(pending),
+                Strategy::Dynamic => {
+                    let (name, pending) =
+                        self.admit(policies, &settings.default_fee_policy, pending, now);
+                    batches.entry(name).or_default().push(pending)
+                }
+                Strategy::Policy(name) => {
+                    let (name, pending) = self.admit(policies, &name, pending, now);
+                    batches.entry(name).or_default().push(pending)
+                }
             }
         }
 
@@ -276,6 +293,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             records.push(judge(settings, pending, decision, None, &broadcasts, now));
         }
 
+        let mut shadows = self.active_fee_shadows(policies)?;
         let mut policy_failures = Vec::new();
         for (name, batch) in batches {
             let failure = match policies.get(&name).cloned() {
@@ -296,7 +314,13 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                     if batch.is_empty() {
                         continue;
                     }
-                    match self.call_policy(&policy, inputs, now).await? {
+                    let shadow_inputs = (!shadows.is_empty()).then(|| inputs.clone());
+                    let live = self.call_policy(&policy, inputs, now).await?;
+                    if let Some(shadow_inputs) = shadow_inputs {
+                        self.run_shadows(&mut shadows, &batch, &shadow_inputs, &policy, &live, now)
+                            .await?;
+                    }
+                    match live {
                         Ok(decisions) => {
                             sleep_updates.extend(deadbands);
                             for (pending, decision) in batch.into_iter().zip(decisions) {
@@ -329,6 +353,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             };
             policy_failures.push(failure);
         }
+        self.record_shadows(shadows, now)?;
 
         // Take fees over from CLBoss for every peer about to get a new fee.
         let mut changing: Vec<&str> = records
@@ -571,6 +596,34 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
         })
     }
 
+    /// The policy that decides for `pending`: `name`, unless that policy is
+    /// quarantined, in which case the built-in fallback does and the
+    /// channel's strategy label says why.
+    fn admit<'c>(
+        &self,
+        policies: &PolicySet,
+        name: &str,
+        mut pending: Pending<'c>,
+        now: u64,
+    ) -> (String, Pending<'c>) {
+        let Some(policy) = policies.get(name) else {
+            return (name.to_string(), pending);
+        };
+        if name == FALLBACK_FEE_POLICY || policies.get(FALLBACK_FEE_POLICY).is_none() {
+            return (name.to_string(), pending);
+        }
+        match self.quarantine.admit(policy.as_ref(), now) {
+            Admission::Call | Admission::Retry => (name.to_string(), pending),
+            Admission::Quarantined { .. } => {
+                pending.strategy = format!(
+                    "{} ({name} quarantined; {FALLBACK_FEE_POLICY} decides)",
+                    pending.strategy
+                );
+                (FALLBACK_FEE_POLICY.to_string(), pending)
+            }
+        }
+    }
+
     /// Call the policy off the async threads. `Ok(Err(..))` is a contained
     /// policy failure (already counted and stored).
     async fn call_policy(
@@ -587,8 +640,13 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                 .await
                 .map_err(|e| EngineError::Join(e.to_string()))?;
         match result {
-            Ok(batch) => Ok(Ok(batch.decisions)),
+            Ok(batch) => {
+                self.quarantine.record_success(policy.as_ref(), now);
+                Ok(Ok(batch.decisions))
+            }
             Err(failure) => {
+                self.quarantine
+                    .record_failure(policy.as_ref(), failure.kind.as_str(), now);
                 let row = PolicyFailureRow {
                     timestamp: now,
                     policy_name: policy.name().to_string(),

@@ -28,14 +28,16 @@ mod judge;
 mod manual;
 mod outcome;
 mod policy_set;
+pub mod quarantine;
 pub mod rails;
 pub mod rebalance;
 mod settings;
+pub mod shadow;
 mod status;
 
 pub use analysis::FlowReport;
 pub use clboss::ClbossStatus;
-pub use cycle::FeeEngine;
+pub use cycle::{FALLBACK_FEE_POLICY, FeeEngine};
 pub use debug::{BoundsExplained, FeeDebug};
 pub use error::EngineError;
 pub use guidance::GuidanceExplained;

@@ -8,10 +8,13 @@
 //!   override in SQLite) wins over the lightningd option value; `reset`
 //!   drops the override and returns to the option value.
 
+use crate::options::MIB;
 use revops_engine::FeeSettings;
 use revops_engine::RebalanceSettings;
 use revops_engine::flow::FlowSettings;
+use revops_engine::quarantine::QuarantineSettings;
 use revops_engine::rebalance::controls::CapitalSettings;
+use revops_runtime::{Limits, RoleLimits};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -260,7 +263,108 @@ pub const KEYS: &[ConfigKey] = &[
         mutable: true,
         description: "policy (rebalance-scorer role) that scores rebalances",
     },
+    ConfigKey {
+        key: "fee_policy_fuel_base",
+        option: "revenue-ops-fee-policy-fuel-base",
+        kind: FUEL_BASE,
+        mutable: true,
+        description: "fuel every fee-strategy call gets whatever its size",
+    },
+    ConfigKey {
+        key: "fee_policy_fuel_per_channel",
+        option: "revenue-ops-fee-policy-fuel-per-channel",
+        kind: FUEL_PER_ITEM,
+        mutable: true,
+        description: "additional fuel a fee-strategy call gets per channel",
+    },
+    ConfigKey {
+        key: "fee_policy_memory_mib",
+        option: "revenue-ops-fee-policy-memory-mib",
+        kind: MEMORY_MIB,
+        mutable: true,
+        description: "memory cap of a fee-strategy call, in MiB",
+    },
+    ConfigKey {
+        key: "fee_policy_wall_clock_ms",
+        option: "revenue-ops-fee-policy-wall-clock-ms",
+        kind: WALL_CLOCK_MS,
+        mutable: true,
+        description: "wall-clock backstop of a fee-strategy call, in milliseconds",
+    },
+    ConfigKey {
+        key: "scorer_fuel_base",
+        option: "revenue-ops-scorer-fuel-base",
+        kind: FUEL_BASE,
+        mutable: true,
+        description: "fuel every rebalance-scorer call gets whatever its size",
+    },
+    ConfigKey {
+        key: "scorer_fuel_per_candidate",
+        option: "revenue-ops-scorer-fuel-per-candidate",
+        kind: FUEL_PER_ITEM,
+        mutable: true,
+        description: "additional fuel a rebalance-scorer call gets per candidate",
+    },
+    ConfigKey {
+        key: "scorer_memory_mib",
+        option: "revenue-ops-scorer-memory-mib",
+        kind: MEMORY_MIB,
+        mutable: true,
+        description: "memory cap of a rebalance-scorer call, in MiB",
+    },
+    ConfigKey {
+        key: "scorer_wall_clock_ms",
+        option: "revenue-ops-scorer-wall-clock-ms",
+        kind: WALL_CLOCK_MS,
+        mutable: true,
+        description: "wall-clock backstop of a rebalance-scorer call, in milliseconds",
+    },
+    ConfigKey {
+        key: "policy_quarantine_failures",
+        option: "revenue-ops-policy-quarantine-failures",
+        kind: Kind::Int { min: 1, max: 100 },
+        mutable: true,
+        description: "failed calls in a row that quarantine a policy",
+    },
+    ConfigKey {
+        key: "policy_quarantine_secs",
+        option: "revenue-ops-policy-quarantine-secs",
+        kind: Kind::Int {
+            min: 1,
+            max: 86_400,
+        },
+        mutable: true,
+        description: "first quarantine's length in seconds (doubles each time, at most a day)",
+    },
+    ConfigKey {
+        key: "policy_release_secs",
+        option: "revenue-ops-policy-release-secs",
+        kind: Kind::Int {
+            min: 0,
+            max: 604_800,
+        },
+        mutable: true,
+        description: "failure-free seconds on probation that release a policy from quarantine",
+    },
 ];
+
+/// Ranges of the sandbox limits. Lower ends keep a built-in policy able to
+/// decide (fee-alpha needs ≈ 21k fuel per channel, rebalance-ev ≈ 27k per
+/// candidate, ≈ 2.3 MiB for 2,000 channels); upper ends keep one call from
+/// stalling a cycle for long (≈ 10–25 G fuel/s of guest code here).
+const FUEL_BASE: Kind = Kind::Int {
+    min: 1_000_000,
+    max: 100_000_000_000,
+};
+const FUEL_PER_ITEM: Kind = Kind::Int {
+    min: 50_000,
+    max: 1_000_000_000,
+};
+const MEMORY_MIB: Kind = Kind::Int { min: 8, max: 4096 };
+const WALL_CLOCK_MS: Kind = Kind::Int {
+    min: 50,
+    max: 60_000,
+};
 
 pub fn find_key(name: &str) -> Option<&'static ConfigKey> {
     KEYS.iter().find(|k| k.key == name || k.option == name)
@@ -445,6 +549,52 @@ impl Config {
 
     pub fn rpc_breaker_secs(&self) -> u64 {
         self.int("rpc_circuit_breaker_seconds").max(1) as u64
+    }
+
+    /// The sandbox limits of each policy role; what the options leave unset
+    /// (unit tests build a `Config` without them) keeps the runtime default.
+    pub fn role_limits(&self) -> RoleLimits {
+        let defaults = Limits::default();
+        let positive = |key: &str, default: u64| match self.get(key).as_i64() {
+            Some(value) if value > 0 => value as u64,
+            _ => default,
+        };
+        let role = |prefix: &str, per_item_key: &str, per_item_default: u64| {
+            let per_item = positive(&format!("{prefix}_{per_item_key}"), per_item_default);
+            Limits {
+                fuel_per_batch_base: positive(
+                    &format!("{prefix}_fuel_base"),
+                    defaults.fuel_per_batch_base,
+                ),
+                fuel_per_channel: per_item,
+                fuel_per_candidate: per_item,
+                memory_bytes: positive(
+                    &format!("{prefix}_memory_mib"),
+                    (defaults.memory_bytes / MIB) as u64,
+                ) as usize
+                    * MIB,
+                wall_clock_ms: positive(&format!("{prefix}_wall_clock_ms"), defaults.wall_clock_ms),
+                ..defaults
+            }
+        };
+        RoleLimits {
+            fee_strategy: role("fee_policy", "fuel_per_channel", defaults.fuel_per_channel),
+            rebalance_scorer: role("scorer", "fuel_per_candidate", defaults.fuel_per_candidate),
+        }
+    }
+
+    /// When policies are quarantined and released; unset keys keep the
+    /// defaults.
+    pub fn quarantine_settings(&self) -> QuarantineSettings {
+        let defaults = QuarantineSettings::default();
+        let int = |key: &str| self.get(key).as_i64().filter(|v| *v >= 0);
+        QuarantineSettings {
+            failure_streak: int("policy_quarantine_failures")
+                .map_or(defaults.failure_streak, |v| v.clamp(1, 100) as u32),
+            backoff_secs: int("policy_quarantine_secs")
+                .map_or(defaults.backoff_secs, |v| v.max(1) as u64),
+            healthy_secs: int("policy_release_secs").map_or(defaults.healthy_secs, |v| v as u64),
+        }
     }
 
     /// Check cross-key rules before a change is accepted.

@@ -1,7 +1,9 @@
 //! `cl-revenue-ops`: run by lightningd as a plugin (no arguments), or from a
 //! terminal as `cl-revenue-ops simulate` to run the same decision stack
-//! against the simulated network.
+//! against the simulated network, or `cl-revenue-ops policy new|build|check`
+//! to write a policy.
 
+mod author;
 mod config;
 mod forward_events;
 mod loops;
@@ -16,6 +18,7 @@ mod state;
 mod watch;
 
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
@@ -32,15 +35,19 @@ struct Cli {
 enum Command {
     /// Run the plugin's full fee stack against a simulated node and print a report.
     Simulate(simulate::SimulateArgs),
+    /// Write a policy: scaffold a crate (`new`), build it into a component
+    /// (`build`), validate and exercise a component (`check`).
+    Policy(author::PolicyArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     // lightningd starts plugins without arguments; anything else is a terminal.
     if std::env::args_os().len() <= 1 || std::env::var_os("LIGHTNINGD_PLUGIN").is_some() {
-        return plugin::run();
+        return plugin::run().map(|()| ExitCode::SUCCESS);
     }
     match Cli::parse().command {
-        Some(Command::Simulate(args)) => simulate::run(args),
-        None => plugin::run(),
+        Some(Command::Simulate(args)) => simulate::run(args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Policy(args)) => author::run(args),
+        None => plugin::run().map(|()| ExitCode::SUCCESS),
     }
 }

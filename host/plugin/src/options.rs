@@ -244,3 +244,83 @@ pub fn rebalance_scorer() -> DefaultStringConfigOption<'static> {
     )
     .dynamic()
 }
+
+/// The per-role sandbox limits: fuel (deterministic work budget), memory
+/// cap and wall-clock backstop of each policy call. Defaults are the
+/// runtime's `Limits::default()` (sized with wide headroom over the
+/// built-ins); the `revenue-config` keys carry the accepted ranges.
+pub fn policy_limits() -> Vec<DefaultIntegerConfigOption<'static>> {
+    let fee = revops_runtime::Limits::default();
+    let int = |name, default: u64, description| {
+        ConfigOption::new_i64_with_default(name, default as i64, description).dynamic()
+    };
+    vec![
+        int(
+            "revenue-ops-fee-policy-fuel-base",
+            fee.fuel_per_batch_base,
+            "Fuel every fee-strategy call gets whatever its size",
+        ),
+        int(
+            "revenue-ops-fee-policy-fuel-per-channel",
+            fee.fuel_per_channel,
+            "Additional fuel a fee-strategy call gets per channel",
+        ),
+        int(
+            "revenue-ops-fee-policy-memory-mib",
+            (fee.memory_bytes / MIB) as u64,
+            "Memory cap of a fee-strategy call, in MiB",
+        ),
+        int(
+            "revenue-ops-fee-policy-wall-clock-ms",
+            fee.wall_clock_ms,
+            "Wall-clock backstop of a fee-strategy call, in milliseconds",
+        ),
+        int(
+            "revenue-ops-scorer-fuel-base",
+            fee.fuel_per_batch_base,
+            "Fuel every rebalance-scorer call gets whatever its size",
+        ),
+        int(
+            "revenue-ops-scorer-fuel-per-candidate",
+            fee.fuel_per_candidate,
+            "Additional fuel a rebalance-scorer call gets per candidate",
+        ),
+        int(
+            "revenue-ops-scorer-memory-mib",
+            (fee.memory_bytes / MIB) as u64,
+            "Memory cap of a rebalance-scorer call, in MiB",
+        ),
+        int(
+            "revenue-ops-scorer-wall-clock-ms",
+            fee.wall_clock_ms,
+            "Wall-clock backstop of a rebalance-scorer call, in milliseconds",
+        ),
+    ]
+}
+
+pub fn policy_quarantine() -> Vec<DefaultIntegerConfigOption<'static>> {
+    let defaults = revops_engine::quarantine::QuarantineSettings::default();
+    vec![
+        ConfigOption::new_i64_with_default(
+            "revenue-ops-policy-quarantine-failures",
+            i64::from(defaults.failure_streak),
+            "Failed calls in a row that quarantine a policy (its peers fall back to the built-in)",
+        )
+        .dynamic(),
+        ConfigOption::new_i64_with_default(
+            "revenue-ops-policy-quarantine-secs",
+            defaults.backoff_secs as i64,
+            "First quarantine's length in seconds; it doubles at each further one, at most a day",
+        )
+        .dynamic(),
+        ConfigOption::new_i64_with_default(
+            "revenue-ops-policy-release-secs",
+            defaults.healthy_secs as i64,
+            "Failure-free seconds after a retry that release a policy from quarantine",
+        )
+        .dynamic(),
+    ]
+}
+
+/// Bytes in a MiB (the memory options' unit).
+pub const MIB: usize = 1024 * 1024;

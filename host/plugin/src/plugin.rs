@@ -17,6 +17,7 @@ use crate::watch;
 use anyhow::Context;
 use cln_plugin::{Builder, ConfiguredPlugin, options::Value as OptValue};
 use revops_core::{Clock, SystemClock};
+use revops_engine::quarantine::Quarantine;
 use revops_engine::{FeeEngine, PolicySet, RebalanceEngine, RebalanceSettings};
 use revops_node::{ClnNode, RpcSettings};
 use revops_runtime::{Limits, LoadedPolicy, PolicyRuntime, Role};
@@ -65,7 +66,12 @@ async fn serve() -> anyhow::Result<()> {
         .option(options::kelly_fraction())
         .option(options::enable_reputation())
         .option(options::reputation_decay())
-        .option(options::rebalance_scorer())
+        .option(options::rebalance_scorer());
+    let builder = options::policy_limits()
+        .into_iter()
+        .chain(options::policy_quarantine())
+        .fold(builder, |builder, option| builder.option(option));
+    let builder = builder
         .setconfig_callback(rpc::config::setconfig)
         .subscribe("shutdown", on_shutdown)
         .subscribe("forward_event", forward_events::on_forward_event);
@@ -266,6 +272,7 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
 
     let mut runtime =
         PolicyRuntime::new(Limits::default()).context("starting the policy runtime")?;
+    runtime.set_role_limits(config.role_limits());
     // Compiled policies are kept in a directory the plugin owns so a restart
     // does not compile them again. Without it the plugin still runs, only
     // slower to start.
@@ -284,6 +291,18 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
         .load(revops_policy_artifacts::REBALANCE_EV)
         .map(Arc::new)
         .map_err(|e| format!("the built-in rebalance scorer failed to load: {e}"));
+    let engine = FeeEngine::new(
+        Arc::clone(&node),
+        SystemClock,
+        Arc::clone(&store),
+        Arc::clone(&runtime),
+        policies.clone(),
+        settings,
+    );
+    engine.set_flow_settings(config.flow_settings());
+    engine
+        .quarantine()
+        .set_settings(config.quarantine_settings());
     let rebalancer = rebalancer(
         &node,
         &store,
@@ -291,9 +310,8 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
         &built_in_scorer,
         &policies,
         rebalance_settings,
+        engine.quarantine(),
     );
-    let engine = FeeEngine::new(node, SystemClock, store, runtime, policies, settings);
-    engine.set_flow_settings(config.flow_settings());
     Ok(State(Arc::new(Inner {
         started_at: SystemClock.now_secs(),
         engine,
@@ -325,17 +343,20 @@ fn rebalancer(
     built_in: &Result<Arc<LoadedPolicy>, String>,
     policies: &PolicySet,
     settings: RebalanceSettings,
+    quarantine: &Arc<Quarantine>,
 ) -> Result<Rebalancer, String> {
     let built_in = built_in.as_ref().map_err(Clone::clone)?;
     let scorer = select_scorer(policies, built_in, &settings.scorer_policy);
-    Ok(RebalanceEngine::new(
+    let rebalancer = RebalanceEngine::new(
         Arc::clone(node),
         SystemClock,
         Arc::clone(store),
         Arc::clone(runtime),
         scorer,
         settings,
-    ))
+    );
+    rebalancer.set_quarantine(Arc::clone(quarantine), Arc::clone(built_in));
+    Ok(rebalancer)
 }
 
 /// The scorer named `name`: the built-in one, or a loaded policy with the

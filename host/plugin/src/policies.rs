@@ -3,7 +3,7 @@
 //! reported (log + `revenue-status`) and never replaces a working policy.
 
 use revops_engine::PolicySet;
-use revops_runtime::PolicyRuntime;
+use revops_runtime::{Imports, PolicyRuntime};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -22,7 +22,8 @@ pub fn load_all(runtime: &PolicyRuntime, dir: &Path) -> (PolicySet, Sources, Vec
     let mut sources = Sources::new();
     let mut errors = Vec::new();
     for (index, component) in revops_policy_artifacts::BUILT_IN.iter().enumerate() {
-        match runtime.load(component) {
+        // Built-ins never get WASI (DESIGN §2).
+        match runtime.load_with(component, Imports::HostOnly) {
             Ok(p) => {
                 sources.insert(p.name().to_string(), "built-in".to_string());
                 set.insert(Arc::new(p));
@@ -55,7 +56,12 @@ pub fn load_all(runtime: &PolicyRuntime, dir: &Path) -> (PolicySet, Sources, Vec
         let file = path.display().to_string();
         let loaded = std::fs::read(&path)
             .map_err(|e| format!("cannot read: {e}"))
-            .and_then(|bytes| runtime.load(&bytes).map_err(|e| e.to_string()));
+            .and_then(|bytes| {
+                // An operator's file: it may use the deterministic WASI shim.
+                runtime
+                    .load_with(&bytes, Imports::HostAndWasiShim)
+                    .map_err(|e| e.to_string())
+            });
         match loaded {
             Ok(p) => {
                 log::info!("loaded policy {}@{} from {file}", p.name(), p.version());

@@ -16,6 +16,7 @@
 //!   or the rebalancer use is unloaded only with `force`, which first moves
 //!   its users to the built-in defaults — no peer is ever left without one.
 
+use crate::author::validate;
 use crate::policies::PolicyLoadError;
 use crate::state::State;
 use revops_runtime::{LoadedPolicy, PolicyRuntime, Role, SelfTestReport};
@@ -147,16 +148,10 @@ pub async fn validate(state: &State, path: &Path, record: bool) -> Result<Valida
         .map(|b| b.name().to_string());
     let result = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let bytes = std::fs::read(&owned).map_err(|e| format!("cannot read: {e}"))?;
-        let policy = runtime.load(&bytes).map_err(|e| e.to_string())?;
-        // The built-in scorer is not in the fee set: a policy of its name
-        // would shadow it only half-way.
-        if reserved.as_deref() == Some(policy.name()) {
-            return Err(format!(
-                "`{}` is the built-in scorer's name; give the policy its own name",
-                policy.name()
-            ));
-        }
-        let self_test = runtime.self_test(&policy).map_err(|e| e.to_string())?;
+        // The same checks `cl-revenue-ops policy check` runs from a terminal.
+        let policy = validate::load(&runtime, &bytes).map_err(|r| r.to_string())?;
+        let self_test = validate::after_load(&runtime, &policy, reserved.as_deref())
+            .map_err(|r| r.to_string())?;
         Ok((policy, self_test))
     })
     .await
@@ -189,6 +184,9 @@ pub fn install(state: &State, validated: Validated) -> Installed {
     let mut set = (*state.0.engine.policies()).clone();
     let replaced = set.insert(Arc::clone(&policy));
     state.0.engine.set_policies(set);
+    // An operator's deliberate load (or rollback) of a build ends its
+    // quarantine: they are asking for it to be tried.
+    state.0.engine.quarantine().clear(policy.hash());
     let old_source = books.sources.insert(name.clone(), source.clone());
     books.loaded_at.insert(name.clone(), state.0.engine.now());
     books.rejected.retain(|r| r.file != source);
@@ -265,6 +263,7 @@ pub fn remove(state: &State, name: &str) -> Option<Arc<LoadedPolicy>> {
     books.previous.remove(name);
     if let Some(policy) = &removed {
         state.0.engine.runtime().reset_stats(policy.tag());
+        state.0.engine.quarantine().clear(policy.hash());
     }
     removed
 }

@@ -158,6 +158,10 @@ impl State {
         self.0.engine.set_settings(settings);
         self.0.engine.set_flow_settings(config.flow_settings());
         self.0
+            .engine
+            .runtime()
+            .set_role_limits(config.role_limits());
+        self.0
             .rpc_settings
             .set_timeout_secs(config.rpc_timeout_secs());
         self.0

@@ -68,6 +68,12 @@ pub const GUESTS: &[Guest] = &[
     hostile("panic", "hostile_panic.component.wasm"),
     hostile("guest-error", "hostile_guest_error.component.wasm"),
     hostile("wrong-count", "hostile_wrong_count.component.wasm"),
+    hostile("deep-recursion", "hostile_deep_recursion.component.wasm"),
+    hostile("huge-output", "hostile_huge_output.component.wasm"),
+    // These two differ in their WIT (the crate's build.rs picks it), so
+    // they are refused at load.
+    hostile("wasi-import", "hostile_wasi_import.component.wasm"),
+    hostile("wrong-wit-major", "hostile_wrong_wit_major.component.wasm"),
     // No feature: the same guest answering correctly (holds every fee,
     // rejects every rebalance) — a well-behaved, non-built-in policy.
     Guest {

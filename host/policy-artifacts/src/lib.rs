@@ -13,7 +13,8 @@
 //! - [`BUILT_IN`] lists fee policies only and [`BUILT_IN_SCORERS`] rebalance
 //!   scorers only: callers pick a list by role.
 //! - [`hostile`] components are for containment tests only: loading one in
-//!   production is a bug.
+//!   production is a bug. All but [`hostile::WASI_IMPORT`] (which also
+//!   imports WASI) import only `revops:policy` interfaces.
 
 /// The default fee policy, `fee-alpha` (crate `revops-fee-alpha`).
 pub const FEE_ALPHA: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fee_alpha.component.wasm"));
@@ -40,7 +41,9 @@ pub const BUILT_IN_SCORERS: &[&[u8]] = &[REBALANCE_EV];
 /// Deliberately misbehaving policies (crate `revops-test-hostile`), one per
 /// failure kind the runtime must contain. Their `metadata` is valid (name
 /// `hostile-<mode>`, roles fee-strategy and rebalance-scorer); `decide-fees`
-/// and `score-rebalances` misbehave alike.
+/// and `score-rebalances` misbehave alike. [`hostile::WASI_IMPORT`] and
+/// [`hostile::WRONG_WIT_MAJOR`] behave but break the built-ins' contract
+/// itself: the runtime must refuse them at load.
 pub mod hostile {
     /// `decide-fees` never returns (fuel / epoch interruption must stop it).
     pub const INFINITE_LOOP: &[u8] = include_bytes!(concat!(
@@ -70,6 +73,33 @@ pub mod hostile {
     pub const WRONG_COUNT: &[u8] = include_bytes!(concat!(
         env!("OUT_DIR"),
         "/hostile_wrong_count.component.wasm"
+    ));
+    /// `decide-fees` recurses without bound (not a tail call, not optimised
+    /// away): the wasm stack limit must trap it.
+    pub const DEEP_RECURSION: &[u8] = include_bytes!(concat!(
+        env!("OUT_DIR"),
+        "/hostile_deep_recursion.component.wasm"
+    ));
+    /// `decide-fees` answers with 48 MiB of state spread over the batch
+    /// (`score-rebalances`: 48 MiB of reason): allocatable under the default
+    /// 64 MiB memory cap, so the host's output checks must refuse it.
+    pub const HUGE_OUTPUT: &[u8] = include_bytes!(concat!(
+        env!("OUT_DIR"),
+        "/hostile_huge_output.component.wasm"
+    ));
+    /// Behaves, but imports `wasi:random/random@0.2.0` (and calls
+    /// `get-random-u64`) besides `revops:policy/host`: refused when loaded
+    /// like a built-in; loads where the WASI shim for operator policies
+    /// (which provides that interface) is allowed.
+    pub const WASI_IMPORT: &[u8] = include_bytes!(concat!(
+        env!("OUT_DIR"),
+        "/hostile_wasi_import.component.wasm"
+    ));
+    /// Behaves, but is built against `revops:policy@1.0.0` (the current WIT
+    /// with the major version bumped): refused at load as incompatible.
+    pub const WRONG_WIT_MAJOR: &[u8] = include_bytes!(concat!(
+        env!("OUT_DIR"),
+        "/hostile_wrong_wit_major.component.wasm"
     ));
 }
 

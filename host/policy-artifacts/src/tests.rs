@@ -7,7 +7,7 @@ use wasmparser::{Parser, Payload};
 /// `\0asm`, version 0x0d, layer 1: the component-model preamble.
 const COMPONENT_PREAMBLE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 
-const ALL: [(&str, &[u8]); 9] = [
+const ALL: [(&str, &[u8]); 13] = [
     ("fee-alpha", FEE_ALPHA),
     ("fee-thompson", FEE_THOMPSON),
     ("rebalance-ev", REBALANCE_EV),
@@ -17,7 +17,14 @@ const ALL: [(&str, &[u8]); 9] = [
     ("guest-error", hostile::GUEST_ERROR),
     ("wrong-count", hostile::WRONG_COUNT),
     ("well-behaved", hostile::WELL_BEHAVED),
+    ("deep-recursion", hostile::DEEP_RECURSION),
+    ("huge-output", hostile::HUGE_OUTPUT),
+    ("wasi-import", hostile::WASI_IMPORT),
+    ("wrong-wit-major", hostile::WRONG_WIT_MAJOR),
 ];
+
+/// The component built to import WASI on purpose.
+const WITH_WASI: &[u8] = hostile::WASI_IMPORT;
 
 /// Names of the component's top-level imports and exports.
 fn component_interface(bytes: &[u8]) -> (Vec<String>, Vec<String>) {
@@ -60,7 +67,7 @@ fn every_artifact_is_a_component() {
 
 #[test]
 fn every_artifact_imports_only_revops_policy_interfaces() {
-    for (name, bytes) in ALL {
+    for (name, bytes) in ALL.into_iter().filter(|(_, bytes)| *bytes != WITH_WASI) {
         let (imports, _) = component_interface(bytes);
         assert!(
             imports.iter().all(|i| i.starts_with("revops:policy/")),
@@ -120,4 +127,33 @@ fn built_in_lists_every_fee_policy_once_the_default_first() {
     assert_eq!(BUILT_IN.len(), 2);
     assert_eq!(BUILT_IN[0], FEE_ALPHA, "fee-alpha is the default");
     assert_eq!(BUILT_IN[1], FEE_THOMPSON);
+}
+
+#[test]
+fn the_wasi_import_guest_imports_wasi_random_besides_the_host() {
+    let (imports, exports) = component_interface(hostile::WASI_IMPORT);
+    assert!(
+        imports.contains(&"wasi:random/random@0.2.0".to_owned()),
+        "{imports:?}"
+    );
+    assert!(
+        imports.contains(&"revops:policy/host@0.1.1".to_owned()),
+        "{imports:?}"
+    );
+    assert!(
+        exports.contains(&"revops:policy/fee-strategy@0.1.1".to_owned()),
+        "{exports:?}"
+    );
+}
+
+#[test]
+fn the_wrong_major_guest_speaks_only_revops_policy_1_0_0() {
+    let (imports, exports) = component_interface(hostile::WRONG_WIT_MAJOR);
+    assert!(!imports.is_empty() && !exports.is_empty());
+    for name in imports.iter().chain(&exports) {
+        assert!(
+            name.starts_with("revops:policy/") && name.ends_with("@1.0.0"),
+            "{name}"
+        );
+    }
 }

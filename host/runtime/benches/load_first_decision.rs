@@ -3,6 +3,11 @@
 //! import check, WIT version, metadata call) and then its first batch of
 //! 100 channels, compiled afresh and from the host's compiled-code cache.
 //! Target: ≤ 100 ms for the built-in fee policies.
+//!
+//! `under_load` repeats it the way `revenue-wasm load` does it in the plugin
+//! (load, self-test, then the first batch) while another thread keeps
+//! running 2,000-channel fee batches on the same runtime, as a fee cycle
+//! would.
 
 use std::hint::black_box;
 
@@ -79,6 +84,46 @@ fn bench(c: &mut Criterion) {
                 .expect("decides")
         })
     });
+    group.finish();
+
+    let mut group = c.benchmark_group("under_load");
+    group.sample_size(10);
+    let busy = std::sync::Arc::new(cached);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let background = {
+        let (busy, stop) = (busy.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let policy = busy
+                .load(revops_policy_artifacts::FEE_THOMPSON)
+                .expect("loads");
+            let big: Vec<_> = (1..=2_000).map(input).collect();
+            let mut batches = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                busy.decide_fees(&policy, &big).expect("decides");
+                batches += 1;
+            }
+            batches
+        })
+    };
+    for (name, cache) in [("fee-alpha, compiled", false), ("fee-alpha, cached", true)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let policy = if cache {
+                    busy.load(black_box(revops_policy_artifacts::FEE_ALPHA))
+                } else {
+                    runtime.load(black_box(revops_policy_artifacts::FEE_ALPHA))
+                }
+                .expect("loads");
+                let on = if cache { &busy } else { &runtime };
+                on.self_test(&policy).expect("passes its self-test");
+                on.decide_fees(&policy, black_box(&inputs))
+                    .expect("decides")
+            })
+        });
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let batches = background.join().expect("background thread");
+    eprintln!("background: {batches} batches of 2,000 channels ran meanwhile");
     group.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }

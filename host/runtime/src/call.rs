@@ -16,11 +16,12 @@ use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
 use crate::bindings::v0_1::{ChannelFeeInput, FeeDecision, PolicyMetadata, Role, metadata};
-use crate::engine::PolicyRuntime;
+use crate::engine::{PolicyRuntime, epoch_deadline_ticks};
 use crate::failure::{FailureKind, PolicyFailure, StoreEvidence, classify};
 use crate::host_log::{HostLog, truncate_on_char_boundary};
-use crate::limits::PolicyLimiter;
+use crate::limits::{Limits, PolicyLimiter};
 use crate::load::LoadedPolicy;
+use crate::wasi_shim::{BatchClock, WasiState};
 
 /// Longest `step`, in chars.
 pub const MAX_STEP_CHARS: usize = 64;
@@ -44,6 +45,8 @@ pub struct FeeBatch {
 pub(crate) struct PolicyStore {
     pub(crate) limiter: PolicyLimiter,
     pub(crate) log: HostLog,
+    /// The WASI shim's state, for a policy that uses it (`wasi_shim`).
+    pub(crate) wasi: Option<WasiState>,
 }
 
 /// A store prepared for one call, plus what is needed to explain a failure.
@@ -88,21 +91,44 @@ impl CallStore {
     }
 }
 
+/// Bytes any call may hand over whatever its size: metadata, a log line, a
+/// Python runtime's stdout write (64 KiB at most).
+const TRANSFER_BASE_BYTES: usize = 1024 * 1024;
+/// Bytes per batch item (channel or candidate) on top: a legitimate fee
+/// decision is at most ≈ 5.5 KiB (4096 state + 1024 kept of the reason +
+/// step and id); a verdict lists a few dozen source ids at most.
+const TRANSFER_BYTES_PER_ITEM: usize = 64 * 1024;
+
+/// The transfer cap of a call over `items` channels or candidates.
+pub(crate) fn transfer_cap(items: usize) -> usize {
+    TRANSFER_BASE_BYTES.saturating_add(TRANSFER_BYTES_PER_ITEM.saturating_mul(items))
+}
+
 impl PolicyRuntime {
-    /// A fresh store for a call with `fuel_budget` fuel, tagged `tag` in the
-    /// log.
-    pub(crate) fn call_store(&self, tag: &str, fuel_budget: u64) -> CallStore {
-        let limits = &self.limits;
+    /// A fresh store for a call under `limits` with `fuel_budget` fuel,
+    /// tagged `tag` in the log.
+    /// `transfer_cap_bytes` bounds what the guest may hand over in one
+    /// transfer (its answer, or one host call's arguments), so the host never
+    /// copies out more than a legitimate answer could need.
+    pub(crate) fn call_store(
+        &self,
+        tag: &str,
+        limits: &Limits,
+        fuel_budget: u64,
+        transfer_cap_bytes: usize,
+    ) -> CallStore {
         let data = PolicyStore {
             limiter: PolicyLimiter::new(limits),
             log: HostLog::new(tag, limits),
+            wasi: None,
         };
         let mut store = Store::new(&self.engine, data);
         store.limiter(|data| &mut data.limiter);
         // Cannot fail: fuel consumption is enabled on the engine.
         let _ = store.set_fuel(fuel_budget);
-        store.set_epoch_deadline(self.epoch_deadline_ticks());
+        store.set_epoch_deadline(epoch_deadline_ticks(limits));
         store.epoch_deadline_trap();
+        store.set_hostcall_fuel(transfer_cap_bytes);
         CallStore {
             store,
             evidence: StoreEvidence {
@@ -110,6 +136,7 @@ impl PolicyRuntime {
                 memory_cap_bytes: limits.memory_bytes,
                 fuel_budget,
                 wall_clock_ms: limits.wall_clock_ms,
+                transfer_cap_bytes,
             },
         }
     }
@@ -120,12 +147,14 @@ impl PolicyRuntime {
         pre: &InstancePre<PolicyStore>,
         indices: &metadata::GuestIndices,
         tag: &str,
+        uses_wasi_shim: bool,
     ) -> Result<PolicyMetadata, PolicyFailure> {
-        let mut call = self.call_store(tag, self.limits.fuel_for_batch(0));
-        let result = pre.instantiate(&mut call.store).and_then(|instance| {
-            indices
-                .load(&mut call.store, &instance)?
-                .call_metadata(&mut call.store)
+        let limits = self.limits(Role::FeeStrategy);
+        let mut call = self.call_store(tag, &limits, limits.fuel_for_batch(0), transfer_cap(0));
+        let wasi = uses_wasi_shim.then(BatchClock::default);
+        let result = self.run_guest(&mut call, wasi, |store| {
+            let instance = pre.instantiate(&mut *store)?;
+            indices.load(&mut *store, &instance)?.call_metadata(store)
         });
         call.finish_log();
         result.map_err(|err| call.fail(&err))
@@ -155,18 +184,25 @@ impl PolicyRuntime {
         let indices = policy
             .fee_strategy()
             .ok_or_else(|| missing_role(policy, Role::FeeStrategy))?;
-        let mut call = self.call_store(policy.tag(), self.limits.fuel_for_batch(inputs.len()));
-        let result = policy
-            .pre()
-            .instantiate(&mut call.store)
-            .and_then(|instance| {
-                indices
-                    .load(&mut call.store, &instance)?
-                    .call_decide_fees(&mut call.store, inputs)
-            });
+        let limits = self.limits(Role::FeeStrategy);
+        let mut call = self.call_store(
+            policy.tag(),
+            &limits,
+            limits.fuel_for_batch(inputs.len()),
+            transfer_cap(inputs.len()),
+        );
+        let wasi = policy
+            .uses_wasi_shim()
+            .then(|| BatchClock::of_fee_inputs(inputs));
+        let result = self.run_guest(&mut call, wasi, |store| {
+            let instance = policy.pre().instantiate(&mut *store)?;
+            indices
+                .load(&mut *store, &instance)?
+                .call_decide_fees(store, inputs)
+        });
         let logs_dropped = call.finish_log();
         let fuel_used = call.fuel_used();
-        let decisions = validate(inputs, call.settle(result)?, self.limits.max_state_bytes)?;
+        let decisions = validate(inputs, call.settle(result)?, limits.max_state_bytes)?;
         Ok(FeeBatch {
             decisions,
             fuel_used,

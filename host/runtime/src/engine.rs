@@ -9,12 +9,14 @@
 //!   on a ticker thread that stops when the runtime is dropped.
 //! - The linker defines exactly the `revops:policy/host` interface: anything
 //!   else a component imports fails to link, and is refused even earlier by
-//!   the import check in `load`.
+//!   the import check in `load`. A second linker (`wasi_shim`) adds the
+//!   deterministic WASI shim's interfaces; only operator policies that
+//!   import WASI are linked against it (`Imports`).
 //! - The API is synchronous and may block for up to `wall_clock_ms`; async
 //!   callers use `spawn_blocking`.
 
 use std::num::NonZeroUsize;
-use std::sync::mpsc;
+use std::sync::{PoisonError, RwLock, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -22,11 +24,12 @@ use crate::cache::CodeCache;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
-use crate::bindings::v0_1::AllRoles;
+use crate::bindings::v0_1::{AllRoles, Role};
 use crate::call::PolicyStore;
 use crate::host_log::HostLog;
-use crate::limits::Limits;
+use crate::limits::{Limits, RoleLimits};
 use crate::stats::StatsBook;
+use crate::wasi_shim::WasiShim;
 
 /// How often the epoch advances; a call's wall-clock deadline is a whole
 /// number of these ticks.
@@ -46,6 +49,8 @@ pub enum RuntimeError {
     Ticker(#[source] std::io::Error),
     #[error("cannot open the compiled policy cache: {0}")]
     CodeCache(#[source] std::io::Error),
+    #[error("cannot set up the WASI shim: {0}")]
+    WasiShim(String),
 }
 
 /// Loads policies and calls them under [`Limits`]. See the module docs for
@@ -53,7 +58,11 @@ pub enum RuntimeError {
 pub struct PolicyRuntime {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<PolicyStore>,
-    pub(crate) limits: Limits,
+    /// The linker (and runtime) for operator policies on the WASI shim.
+    pub(crate) wasi: WasiShim,
+    /// Per-role limits; read at the start of every call, so a change applies
+    /// to the next call and never to one in flight.
+    limits: RwLock<RoleLimits>,
     pub(crate) code_cache: Option<CodeCache>,
     /// Per-policy call statistics (`stats`).
     pub(crate) stats: StatsBook,
@@ -63,13 +72,14 @@ pub struct PolicyRuntime {
 impl std::fmt::Debug for PolicyRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PolicyRuntime")
-            .field("limits", &self.limits)
+            .field("limits", &self.role_limits())
             .finish_non_exhaustive()
     }
 }
 
 impl PolicyRuntime {
-    /// Builds the engine, the linker and the epoch ticker.
+    /// Builds the engine, the linker and the epoch ticker; every role starts
+    /// with `limits` (see [`PolicyRuntime::set_limits`]).
     pub fn new(limits: Limits) -> Result<PolicyRuntime, RuntimeError> {
         let engine =
             Engine::new(&engine_config()).map_err(|e| RuntimeError::Engine(e.to_string()))?;
@@ -78,11 +88,13 @@ impl PolicyRuntime {
             &mut store.log
         })
         .map_err(|e| RuntimeError::Linker(format!("{e:#}")))?;
+        let wasi = WasiShim::new(&engine)?;
         let ticker = EpochTicker::start(engine.clone()).map_err(RuntimeError::Ticker)?;
         Ok(PolicyRuntime {
             engine,
             linker,
-            limits,
+            wasi,
+            limits: RwLock::new(RoleLimits::uniform(limits)),
             code_cache: None,
             stats: StatsBook::default(),
             _ticker: ticker,
@@ -97,20 +109,39 @@ impl PolicyRuntime {
         Ok(())
     }
 
-    /// The limits every call runs under.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
+    /// The limits calls for `role` run under now.
+    pub fn limits(&self, role: Role) -> Limits {
+        self.role_limits().for_role(role)
     }
 
-    /// The epoch deadline, in ticks beyond the current epoch, for a call
-    /// allowed `wall_clock_ms`. One extra tick because the next tick may
-    /// land immediately after the deadline is set.
-    pub(crate) fn epoch_deadline_ticks(&self) -> u64 {
-        self.limits
-            .wall_clock_ms
-            .div_ceil(EPOCH_TICK_MS)
-            .saturating_add(1)
+    /// Every role's limits.
+    pub fn role_limits(&self) -> RoleLimits {
+        // A poisoned lock still holds a whole `RoleLimits` (it is `Copy` and
+        // replaced in one assignment), so its value is safe to use.
+        *self.limits.read().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Replaces every role's limits; calls already running keep the limits
+    /// they started with.
+    pub fn set_role_limits(&self, limits: RoleLimits) {
+        *self.limits.write().unwrap_or_else(PoisonError::into_inner) = limits;
+    }
+
+    /// Replaces the limits of one role (see [`Self::set_role_limits`]).
+    pub fn set_limits(&self, role: Role, limits: Limits) {
+        let mut all = self.limits.write().unwrap_or_else(PoisonError::into_inner);
+        *all.for_role_mut(role) = limits;
+    }
+}
+
+/// The epoch deadline, in ticks beyond the current epoch, for a call
+/// allowed `wall_clock_ms`. One extra tick because the next tick may land
+/// immediately after the deadline is set.
+pub(crate) fn epoch_deadline_ticks(limits: &Limits) -> u64 {
+    limits
+        .wall_clock_ms
+        .div_ceil(EPOCH_TICK_MS)
+        .saturating_add(1)
 }
 
 fn engine_config() -> Config {

@@ -103,7 +103,14 @@ pub(crate) struct StoreEvidence {
     pub(crate) memory_cap_bytes: usize,
     pub(crate) fuel_budget: u64,
     pub(crate) wall_clock_ms: u64,
+    /// Bytes the guest may hand the host in one transfer (wasmtime's
+    /// "hostcall fuel": the call's results, or a host call's arguments).
+    pub(crate) transfer_cap_bytes: usize,
 }
+
+/// How wasmtime words a transfer over the hostcall-fuel cap; its error type
+/// is private, so the text is the only signal.
+const TRANSFER_CAP_MESSAGE: &str = "fuel allocated for hostcalls has been exhausted";
 
 /// Classifies an error from instantiating or calling a guest.
 pub(crate) fn classify(err: &wasmtime::Error, evidence: &StoreEvidence) -> PolicyFailure {
@@ -136,7 +143,21 @@ pub(crate) fn classify(err: &wasmtime::Error, evidence: &StoreEvidence) -> Polic
                 evidence.wall_clock_ms
             ),
         ),
+        Some(wasmtime::Trap::StackOverflow) => PolicyFailure::new(
+            FailureKind::Trap,
+            format!(
+                "stack overflow (too deep a recursion): {}",
+                with_wasm_frame(&wasmtime::Trap::StackOverflow, err)
+            ),
+        ),
         Some(trap) => PolicyFailure::new(FailureKind::Trap, with_wasm_frame(trap, err)),
+        None if format!("{err:#}").contains(TRANSFER_CAP_MESSAGE) => PolicyFailure::new(
+            FailureKind::InvalidOutput,
+            format!(
+                "policy tried to hand the host more than {} bytes at once; the answer is refused unread",
+                evidence.transfer_cap_bytes
+            ),
+        ),
         None => PolicyFailure::new(FailureKind::Trap, format!("{err:#}")),
     }
 }

@@ -4,8 +4,11 @@
 //! Invariants (DESIGN §2, §5):
 //! - The only imports allowed are `revops:policy/host@0.1.x` and the
 //!   type-only `revops:policy/types@0.1.x` (any `0.1` patch, since a 0.x
-//!   minor is the compatibility track). Everything else — WASI included — is
-//!   refused with an error that names the import.
+//!   minor is the compatibility track) — plus, where the loader allows the
+//!   WASI shim ([`Imports::HostAndWasiShim`], operator policies only), the
+//!   WASI 0.2 interfaces the shim provides (`wasi_shim::SHIM_INTERFACES`).
+//!   WASI where the shim is not allowed is refused naming every WASI import
+//!   (`WasiNotAllowed`); anything else with an error naming the import.
 //! - A `revops:policy` import or export on another track (`0.2`, `1.0`, no
 //!   version) means the guest was built against a contract this host does not
 //!   speak: `IncompatibleWit`, reported before any forbidden import so the
@@ -18,7 +21,8 @@ use wasmtime::Engine;
 use wasmtime::component::types::{self, ComponentItem};
 
 use crate::bindings::v0_1::Role;
-use crate::load::LoadError;
+use crate::load::{Imports, LoadError};
+use crate::wasi_shim;
 
 /// The WIT package every policy is built against.
 pub(crate) const PACKAGE: &str = "revops:policy";
@@ -46,6 +50,9 @@ pub(crate) struct Surface {
     pub(crate) imports: Vec<String>,
     /// The roles whose interfaces it exports, in [`ROLE_EXPORTS`] order.
     pub(crate) roles: Vec<Role>,
+    /// It imports WASI interfaces (all provided by the shim, which was
+    /// allowed).
+    pub(crate) uses_wasi_shim: bool,
 }
 
 /// An interface name `namespace:package/interface@version`, split.
@@ -105,9 +112,19 @@ fn incompatible(name: &InterfaceName<'_>) -> LoadError {
     }
 }
 
-/// Checks a compiled component's imports and exports. Returns the import
-/// names (for `LoadedPolicy::imports`) and the roles it exports.
-pub(crate) fn check(engine: &Engine, ty: &types::Component) -> Result<Surface, LoadError> {
+/// Is this a WASI interface (`wasi:*`)?
+fn is_wasi(name: &InterfaceName<'_>) -> bool {
+    name.package.starts_with("wasi:")
+}
+
+/// Checks a compiled component's imports and exports against what
+/// `allowed`. Returns the import names (for `LoadedPolicy::imports`), the
+/// roles it exports and whether it needs the WASI shim.
+pub(crate) fn check(
+    engine: &Engine,
+    ty: &types::Component,
+    allowed: Imports,
+) -> Result<Surface, LoadError> {
     let imports: Vec<(&str, ComponentItem)> = ty
         .imports(engine)
         .map(|(name, item)| (name, item.ty))
@@ -127,9 +144,26 @@ pub(crate) fn check(engine: &Engine, ty: &types::Component) -> Result<Surface, L
         }
     }
 
-    // Pass 2: only `host` and a type-only `types` may be imported.
+    // Pass 2: only `host`, a type-only `types` and, if allowed, the shim's
+    // WASI interfaces may be imported.
+    let mut wasi_imports = Vec::new();
     for (name, item) in &imports {
-        let allowed = parse_interface_name(name).is_some_and(|parsed| {
+        let parsed = parse_interface_name(name);
+        if let Some(parsed) = parsed.as_ref().filter(|parsed| is_wasi(parsed)) {
+            let provided = wasi_shim::provides(parsed.package, parsed.interface, parsed.version);
+            match allowed {
+                Imports::HostAndWasiShim if provided => {}
+                Imports::HostAndWasiShim => {
+                    return Err(LoadError::ForbiddenImport {
+                        import: (*name).to_owned(),
+                    });
+                }
+                Imports::HostOnly => {}
+            }
+            wasi_imports.push((*name).to_owned());
+            continue;
+        }
+        let allowed = parsed.is_some_and(|parsed| {
             parsed.package == PACKAGE && ALLOWED_IMPORTS.contains(&parsed.interface)
         });
         if !allowed {
@@ -142,6 +176,12 @@ pub(crate) fn check(engine: &Engine, ty: &types::Component) -> Result<Surface, L
                 import: format!("{name}#{func}"),
             });
         }
+    }
+
+    if allowed == Imports::HostOnly && !wasi_imports.is_empty() {
+        return Err(LoadError::WasiNotAllowed {
+            imports: wasi_imports,
+        });
     }
 
     // Pass 3: metadata and at least one role are exported on our track.
@@ -180,7 +220,39 @@ pub(crate) fn check(engine: &Engine, ty: &types::Component) -> Result<Surface, L
             .map(|(name, _)| name.to_owned())
             .collect(),
         roles,
+        uses_wasi_shim: !wasi_imports.is_empty(),
     })
+}
+
+/// The WASI imports of a component (`wasi:*` names among its top-level
+/// imports), read from the bytes without compiling them: a component that
+/// may not use WASI is refused before the expensive step, however large it
+/// is. Malformed bytes give an empty list (compilation reports them); the
+/// check on the compiled type (`check`) stays the authority.
+pub(crate) fn wasi_imports_before_compile(wasm: &[u8]) -> Vec<String> {
+    use wasmparser::{Parser, Payload};
+    let mut wasi = Vec::new();
+    // Imports of nested modules and components are theirs, not the
+    // component's: only depth 0 counts.
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let Ok(payload) = payload else {
+            return Vec::new();
+        };
+        match payload {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(section) if depth == 0 => {
+                for import in section.into_iter().flatten() {
+                    if import.name.name.starts_with("wasi:") {
+                        wasi.push(import.name.name.to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    wasi
 }
 
 /// For the `types` import: the first item that is not a type (the interface

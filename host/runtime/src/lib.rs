@@ -7,7 +7,12 @@
 //! discovery, link, metadata check, sha256) and calls it
 //! ([`PolicyRuntime::decide_fees`], [`PolicyRuntime::score_rebalances`]:
 //! fresh store, fuel, epoch deadline, memory cap, output validation; a role
-//! the component lacks is a `missing_role` failure). Failures come back
+//! the component lacks is a `missing_role` failure). What a policy may
+//! import is the loader's caller's choice ([`Imports`], via
+//! [`PolicyRuntime::load_with`]): built-ins only `revops:policy/host`;
+//! operator policies also the WASI 0.2 interfaces of a deterministic,
+//! capability-free shim (`wasi_shim`), which Python policies need.
+//! Failures come back
 //! as a [`PolicyFailure`] whose [`FailureKind`] tells out-of-fuel, interrupt,
 //! out-of-memory, trap, guest error and invalid output apart, and every call
 //! is counted per policy ([`PolicyRuntime::stats`]: calls, failures by kind,
@@ -37,6 +42,7 @@ mod load;
 mod score;
 mod selftest;
 mod stats;
+mod wasi_shim;
 
 pub use bindings::v0_1::{
     ChannelFeeInput, FeeBounds, FeeDecision, FeeGuidance, FeerateInfo, FlowState, KellyInput,
@@ -47,11 +53,14 @@ pub use call::{FeeBatch, MAX_REASON_BYTES, MAX_STEP_CHARS};
 pub use engine::{EPOCH_TICK_MS, PolicyRuntime, RuntimeError};
 pub use failure::{FailureKind, PolicyFailure};
 pub use host_log::POLICY_LOG_TARGET;
-pub use limits::Limits;
-pub use load::{LoadError, LoadedPolicy, MAX_COMPONENT_BYTES};
+pub use limits::{Limits, RoleLimits};
+pub use load::{
+    Imports, LoadError, LoadedPolicy, MAX_COMPONENT_BYTES, MAX_OPERATOR_COMPONENT_BYTES,
+};
 pub use score::RebalanceBatch;
 pub use selftest::{SelfTestFailure, SelfTestReport};
 pub use stats::{FUEL_WINDOW, LastError, MAX_LAST_ERROR_BYTES, PolicyStats};
+pub use wasi_shim::MONOTONIC_TICK_NS;
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,8 @@
 
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
+use crate::bindings::v0_1::Role;
+
 /// Limits applied to every policy call. Cheap to copy; fixed for the lifetime
 /// of a [`crate::PolicyRuntime`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,11 +102,49 @@ impl Default for Limits {
     }
 }
 
+/// The limits of each role's calls: an operator may give a rebalance scorer
+/// more memory than fee strategies, say. `metadata` (at load, before the
+/// roles are known) runs under the fee-strategy limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RoleLimits {
+    pub fee_strategy: Limits,
+    pub rebalance_scorer: Limits,
+}
+
+impl RoleLimits {
+    /// The same limits for every role.
+    pub fn uniform(limits: Limits) -> Self {
+        Self {
+            fee_strategy: limits,
+            rebalance_scorer: limits,
+        }
+    }
+
+    /// The limits of `role`. The roles the host does not call yet (health
+    /// scorer, splice guard) get the fee-strategy limits.
+    pub fn for_role(&self, role: Role) -> Limits {
+        match role {
+            Role::RebalanceScorer => self.rebalance_scorer,
+            Role::FeeStrategy | Role::HealthScorer | Role::SpliceGuard => self.fee_strategy,
+        }
+    }
+
+    pub(crate) fn for_role_mut(&mut self, role: Role) -> &mut Limits {
+        match role {
+            Role::RebalanceScorer => &mut self.rebalance_scorer,
+            Role::FeeStrategy | Role::HealthScorer | Role::SpliceGuard => &mut self.fee_strategy,
+        }
+    }
+}
+
 /// Instances, tables and memories a policy component may create per store.
 /// A `wit-component`-made guest has a handful of core instances (the main
 /// module, shims and fixups) and one memory; the caps stay small so a
 /// malicious component cannot fan out.
-const MAX_INSTANCES: usize = 16;
+/// A Python policy built with componentize-py 0.25 instantiates 14 core
+/// modules (CPython, libc, the WASI adapter, shims and fixups): 32 leaves
+/// room for a newer toolchain or an extension module.
+const MAX_INSTANCES: usize = 32;
 const MAX_TABLES: usize = 8;
 const MAX_MEMORIES: usize = 2;
 /// Table elements per table; Rust guests use a few hundred at most.

@@ -12,6 +12,10 @@
 //!   call instantiates it afresh in its own store.
 //! - A component exports at least one role, and the roles its `metadata`
 //!   declares are exactly the roles it exports ([`LoadedPolicy::roles`]).
+//! - The caller says what a policy may import ([`Imports`]): built-in
+//!   policies never get WASI; an operator policy may use the deterministic
+//!   WASI shim (`wasi_shim`), and [`LoadedPolicy::uses_wasi_shim`] says
+//!   whether it does. [`PolicyRuntime::load`] is the strict choice.
 
 use std::sync::Arc;
 
@@ -25,8 +29,42 @@ use crate::failure::PolicyFailure;
 use crate::host_log::truncate_on_char_boundary;
 use crate::imports;
 
-/// Largest component accepted, in bytes. Built-in policies are ~100 KiB.
+/// Largest component accepted with [`Imports::HostOnly`], in bytes.
+/// Built-in policies are ~100 KiB.
 pub const MAX_COMPONENT_BYTES: usize = 16 * 1024 * 1024;
+/// Largest component accepted with [`Imports::HostAndWasiShim`] (operator
+/// policies), in bytes: a Python policy built with componentize-py 0.25
+/// carries the interpreter and its standard library, ≈ 18.4 MB (6.5 MB of
+/// it code) before any dependency of its own; compiling one takes ≈ 15 s
+/// and ≈ 370 MiB in a release host (once: the code cache keeps it). The cap
+/// bounds what an operator's file can cost to compile.
+pub const MAX_OPERATOR_COMPONENT_BYTES: usize = 32 * 1024 * 1024;
+
+/// What a policy may import besides `revops:policy/host` (and the type-only
+/// `revops:policy/types`). The loader's caller decides, by where the policy
+/// comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Imports {
+    /// Nothing else: built-in policies (and every Rust policy, which needs
+    /// nothing else). A WASI import is refused, naming every WASI import.
+    /// Components up to [`MAX_COMPONENT_BYTES`].
+    HostOnly,
+    /// Also the WASI 0.2 interfaces the deterministic, capability-free shim
+    /// provides, for operator policies whose language runtime needs WASI
+    /// (Python). A policy that imports no WASI runs exactly as with
+    /// `HostOnly`. Components up to [`MAX_OPERATOR_COMPONENT_BYTES`].
+    HostAndWasiShim,
+}
+
+impl Imports {
+    /// The largest component accepted under this choice.
+    pub fn max_component_bytes(self) -> usize {
+        match self {
+            Imports::HostOnly => MAX_COMPONENT_BYTES,
+            Imports::HostAndWasiShim => MAX_OPERATOR_COMPONENT_BYTES,
+        }
+    }
+}
 /// Longest policy name, in chars (`[a-z0-9-]`).
 pub const MAX_NAME_CHARS: usize = 64;
 /// Longest policy version string, in bytes.
@@ -41,9 +79,18 @@ pub enum LoadError {
     TooLarge { size_bytes: usize, max_bytes: usize },
     #[error("not a valid WebAssembly component: {0}")]
     Compile(String),
-    #[error("policy imports `{import}`; policies may import only revops:policy/host")]
+    #[error(
+        "policy imports `{import}`; policies may import only revops:policy/host (and operator policies the WASI 0.2 interfaces of the deterministic shim)"
+    )]
     ForbiddenImport { import: String },
-    #[error("policy was built against `{found}`; this host supports {supported}")]
+    #[error(
+        "policy imports WASI ({}); built-in policies may import only revops:policy/host — the deterministic WASI shim is for operator policies",
+        imports.join(", ")
+    )]
+    WasiNotAllowed { imports: Vec<String> },
+    #[error(
+        "policy was built against `{found}`, which this host cannot run: it supports {supported}; rebuild the policy against that WIT (wit/policy.wit)"
+    )]
     IncompatibleWit {
         found: String,
         supported: &'static str,
@@ -83,6 +130,7 @@ struct Inner {
     hash_hex: String,
     size_bytes: usize,
     imports: Vec<String>,
+    uses_wasi_shim: bool,
 }
 
 impl std::fmt::Debug for LoadedPolicy {
@@ -93,6 +141,7 @@ impl std::fmt::Debug for LoadedPolicy {
             .field("roles", &self.roles())
             .field("hash", &self.hash())
             .field("size_bytes", &self.size_bytes())
+            .field("uses_wasi_shim", &self.uses_wasi_shim())
             .finish_non_exhaustive()
     }
 }
@@ -132,9 +181,27 @@ impl LoadedPolicy {
         self.inner.size_bytes
     }
 
-    /// The component's import names (all `revops:policy/...@0.1.x`).
+    /// The component's import names: `revops:policy/...@0.1.x`, and the
+    /// WASI interfaces it gets from the shim if [`Self::uses_wasi_shim`].
     pub fn imports(&self) -> &[String] {
         &self.inner.imports
+    }
+
+    /// Whether the policy imports WASI and so runs on the deterministic
+    /// WASI shim (only possible when loaded with
+    /// [`Imports::HostAndWasiShim`]).
+    pub fn uses_wasi_shim(&self) -> bool {
+        self.inner.uses_wasi_shim
+    }
+
+    /// The WASI imports the shim provides to it (empty unless
+    /// [`Self::uses_wasi_shim`]).
+    pub fn wasi_imports(&self) -> impl Iterator<Item = &str> {
+        self.inner
+            .imports
+            .iter()
+            .map(String::as_str)
+            .filter(|name| name.starts_with("wasi:"))
     }
 
     pub(crate) fn pre(&self) -> &InstancePre<PolicyStore> {
@@ -157,13 +224,27 @@ impl LoadedPolicy {
 }
 
 impl PolicyRuntime {
-    /// Compiles, checks and links a policy component, and asks it for its
-    /// metadata. Slow (compilation): keep off the hot path.
+    /// [`Self::load_with`] [`Imports::HostOnly`]: for built-in policies and
+    /// anything else that must not get WASI.
     pub fn load(&self, wasm: &[u8]) -> Result<LoadedPolicy, LoadError> {
-        if wasm.len() > MAX_COMPONENT_BYTES {
+        self.load_with(wasm, Imports::HostOnly)
+    }
+
+    /// Compiles, checks and links a policy component that may import what
+    /// `imports` allows, and asks it for its metadata. Slow (compilation;
+    /// seconds for a Python policy): keep off the hot path.
+    pub fn load_with(&self, wasm: &[u8], imports: Imports) -> Result<LoadedPolicy, LoadError> {
+        if imports == Imports::HostOnly {
+            let wasi = imports::wasi_imports_before_compile(wasm);
+            if !wasi.is_empty() {
+                return Err(LoadError::WasiNotAllowed { imports: wasi });
+            }
+        }
+        let max_bytes = imports.max_component_bytes();
+        if wasm.len() > max_bytes {
             return Err(LoadError::TooLarge {
                 size_bytes: wasm.len(),
-                max_bytes: MAX_COMPONENT_BYTES,
+                max_bytes,
             });
         }
         let hash_hex = sha256_hex(wasm);
@@ -182,9 +263,13 @@ impl PolicyRuntime {
                 component
             }
         };
-        let surface = imports::check(&self.engine, &component.component_type())?;
-        let pre = self
-            .linker
+        let surface = imports::check(&self.engine, &component.component_type(), imports)?;
+        let linker = if surface.uses_wasi_shim {
+            &self.wasi.linker
+        } else {
+            &self.linker
+        };
+        let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let link = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
@@ -205,7 +290,12 @@ impl PolicyRuntime {
         // Until the policy has named itself, its log lines carry its hash.
         let provisional_tag = format!("sha256:{}", &hash_hex[..12]);
         let metadata = self
-            .call_metadata(&pre, &metadata_indices, &provisional_tag)
+            .call_metadata(
+                &pre,
+                &metadata_indices,
+                &provisional_tag,
+                surface.uses_wasi_shim,
+            )
             .map_err(LoadError::Metadata)?;
         let metadata = check_metadata(metadata, &surface.roles)?;
         let tag = format!("{}@{}", metadata.name, metadata.version);
@@ -219,6 +309,7 @@ impl PolicyRuntime {
                 hash_hex,
                 size_bytes: wasm.len(),
                 imports: surface.imports,
+                uses_wasi_shim: surface.uses_wasi_shim,
             }),
         })
     }

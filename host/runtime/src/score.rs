@@ -17,11 +17,12 @@
 //!   trusted at all.
 
 use crate::bindings::v0_1::{RebalanceCandidate, RebalanceVerdict, Role};
-use crate::call::{MAX_REASON_BYTES, missing_role};
+use crate::call::{MAX_REASON_BYTES, missing_role, transfer_cap};
 use crate::engine::PolicyRuntime;
 use crate::failure::{FailureKind, PolicyFailure};
 use crate::host_log::truncate_on_char_boundary;
 use crate::load::LoadedPolicy;
+use crate::wasi_shim::BatchClock;
 
 /// A successful rebalance-scoring batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,16 +61,23 @@ impl PolicyRuntime {
         let indices = policy
             .rebalance_scorer()
             .ok_or_else(|| missing_role(policy, Role::RebalanceScorer))?;
-        let fuel_budget = self.limits.fuel_for_scoring(candidates.len());
-        let mut call = self.call_store(policy.tag(), fuel_budget);
-        let result = policy
-            .pre()
-            .instantiate(&mut call.store)
-            .and_then(|instance| {
-                indices
-                    .load(&mut call.store, &instance)?
-                    .call_score_rebalances(&mut call.store, candidates)
-            });
+        let limits = self.limits(Role::RebalanceScorer);
+        let fuel_budget = limits.fuel_for_scoring(candidates.len());
+        let mut call = self.call_store(
+            policy.tag(),
+            &limits,
+            fuel_budget,
+            transfer_cap(candidates.len()),
+        );
+        let wasi = policy
+            .uses_wasi_shim()
+            .then(|| BatchClock::of_candidates(candidates));
+        let result = self.run_guest(&mut call, wasi, |store| {
+            let instance = policy.pre().instantiate(&mut *store)?;
+            indices
+                .load(&mut *store, &instance)?
+                .call_score_rebalances(store, candidates)
+        });
         let logs_dropped = call.finish_log();
         let fuel_used = call.fuel_used();
         let verdicts = call.settle(result)?;

@@ -18,6 +18,7 @@ mod migrations;
 mod policies;
 mod rebalances;
 mod reputation;
+mod shadow;
 mod signals;
 
 pub use clboss::ClbossUnmanaged;
@@ -30,6 +31,7 @@ pub use rebalances::{
     RebalanceOutcome,
 };
 pub use reputation::{FORGET_BELOW, PeerReputation, ReputationUpdate};
+pub use shadow::{ShadowDecision, ShadowRun, ShadowSummary};
 pub use signals::{ChannelActivity, SleepState};
 
 use rusqlite::Connection;

@@ -215,6 +215,35 @@ const MIGRATIONS: &[&str] = &[
     INSERT OR IGNORE INTO channel_peers (short_channel_id, peer_id)
         SELECT short_channel_id, peer_id FROM channel_fee_state;
     "#,
+    // 9: shadow runs (`revenue-wasm shadow`) and what the shadowed policy
+    // would have decided beside the live one (see `shadow.rs`).
+    r#"
+    CREATE TABLE shadow_runs (
+        id INTEGER PRIMARY KEY,
+        policy_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        stopped_at INTEGER,
+        cycles INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE UNIQUE INDEX shadow_runs_active ON shadow_runs (policy_name, role)
+        WHERE stopped_at IS NULL;
+    CREATE TABLE shadow_decisions (
+        run_id INTEGER NOT NULL REFERENCES shadow_runs (id),
+        cycle_at INTEGER NOT NULL,
+        short_channel_id TEXT NOT NULL,
+        shadow_version TEXT NOT NULL,
+        live_policy TEXT NOT NULL,
+        current_fee_ppm INTEGER NOT NULL,
+        live_fee_ppm INTEGER,
+        shadow_fee_ppm INTEGER,
+        shadow_reason TEXT NOT NULL,
+        shadow_failure_kind TEXT,
+        shadow_state BLOB
+    );
+    CREATE INDEX shadow_decisions_by_channel
+        ON shadow_decisions (run_id, short_channel_id, cycle_at);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -4,15 +4,15 @@
 //!
 //! Invariants:
 //! - The only import is `revops:policy/host`, like a real policy, so the host
-//!   loads it and the failure happens inside the call.
+//!   loads it and the failure happens inside the call — except in the
+//!   `wasi-import` and `wrong-wit-major` modes, whose WIT (chosen by
+//!   `build.rs`) is the misbehaviour and which otherwise behave.
 
-use crate::mode::{Mode, SELECTED};
+use crate::mode::{HUGE_OUTPUT_BYTES, Mode, SELECTED};
 use std::hint::black_box;
 
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "all-roles",
-});
+// `wit_bindgen::generate!` for the WIT `build.rs` picked for this mode.
+include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
 use exports::revops::policy::{fee_strategy, metadata, rebalance_scorer};
 use revops::policy::host::{LogLevel, log};
@@ -47,7 +47,20 @@ impl fee_strategy::Guest for Hostile {
                 decisions.pop();
                 Ok(decisions)
             }
-            Mode::WellBehaved => Ok(hold_all(inputs)),
+            Mode::DeepRecursion => deep_recursion(),
+            Mode::HugeOutput => {
+                let share = huge_share(inputs.len());
+                let mut decisions = hold_all(inputs);
+                for decision in &mut decisions {
+                    decision.state = Some(black_box(vec![0x5A; share]));
+                }
+                Ok(decisions)
+            }
+            Mode::WasiImport => {
+                black_box(wasi_random_u64());
+                Ok(hold_all(inputs))
+            }
+            Mode::WrongWitMajor | Mode::WellBehaved => Ok(hold_all(inputs)),
         }
     }
 }
@@ -70,7 +83,20 @@ impl rebalance_scorer::Guest for Hostile {
                 verdicts.pop();
                 Ok(verdicts)
             }
-            Mode::WellBehaved => Ok(reject_all(candidates)),
+            Mode::DeepRecursion => deep_recursion(),
+            Mode::HugeOutput => {
+                let share = huge_share(candidates.len());
+                let mut verdicts = reject_all(candidates);
+                for verdict in &mut verdicts {
+                    verdict.reason = black_box("r".repeat(share));
+                }
+                Ok(verdicts)
+            }
+            Mode::WasiImport => {
+                black_box(wasi_random_u64());
+                Ok(reject_all(candidates))
+            }
+            Mode::WrongWitMajor | Mode::WellBehaved => Ok(reject_all(candidates)),
         }
     }
 }
@@ -108,6 +134,47 @@ fn memory_bomb() -> ! {
         hoard.push(black_box(vec![0xA5; BLOCK_BYTES]));
         black_box(&hoard);
     }
+}
+
+/// Recurses until the host's stack limit traps it. `recurse` is not a tail
+/// call (its result is used after the inner call returns) and `black_box`
+/// hides both the argument and the result from the optimiser, so it cannot
+/// become a loop or be folded away; its frame holds only scalars, so the
+/// wasm call stack (not the shadow stack in linear memory) is what runs out.
+fn deep_recursion() -> ! {
+    let depth = recurse(0);
+    panic!("hostile policy: recursion ended at depth {depth}")
+}
+
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    // Never true; without a base case rustc rejects unconditional recursion.
+    if black_box(depth) == u64::MAX {
+        return depth;
+    }
+    let below = black_box(recurse(black_box(depth + 1)));
+    below.wrapping_mul(31).wrapping_add(depth)
+}
+
+/// Bytes per answer for [`Mode::HugeOutput`]: [`HUGE_OUTPUT_BYTES`] over
+/// the batch.
+fn huge_share(answers: usize) -> usize {
+    HUGE_OUTPUT_BYTES / answers.max(1)
+}
+
+/// A random number from WASI: the call keeps the `wasi:random` import in the
+/// component (an unused import would be dropped). Runs only where the host
+/// allows its deterministic WASI shim (operator policies); loaded like a
+/// built-in, the component is refused.
+#[cfg(hostile_wasi_import)]
+fn wasi_random_u64() -> u64 {
+    wasi::random::random::get_random_u64()
+}
+
+/// Without the WASI import (every other mode) there is nothing to call.
+#[cfg(not(hostile_wasi_import))]
+fn wasi_random_u64() -> u64 {
+    unreachable!("only the wasi-import build calls WASI")
 }
 
 /// A correct answer: keep every channel's current fee.

@@ -20,6 +20,7 @@
 use crate::EngineError;
 use crate::health::{HealthAssessment, HealthSource, LocalHealth, clamp_multiplier};
 use crate::outcome::PolicyFailureReport;
+use crate::quarantine::{Admission, Quarantine};
 use crate::rebalance::candidates::{
     SelectionInputs, may_be_destination, may_be_source, select, usable,
 };
@@ -46,6 +47,10 @@ pub struct RebalanceEngine<N: Node + RebalanceExecutor, C: Clock> {
     pub(crate) store: Arc<Store>,
     runtime: Arc<PolicyRuntime>,
     scorer: ArcSwap<LoadedPolicy>,
+    /// Scores while the selected scorer is quarantined (the built-in).
+    fallback_scorer: ArcSwapOption<LoadedPolicy>,
+    /// Shared with the fee engine, so `revenue-wasm status` sees one book.
+    quarantine: ArcSwap<Quarantine>,
     settings: ArcSwap<RebalanceSettings>,
     /// Where the NNLB health comes from ([`LocalHealth`] unless replaced).
     pub(crate) health_source: ArcSwap<Arc<dyn HealthSource>>,
@@ -76,6 +81,8 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
             store,
             runtime,
             scorer: ArcSwap::new(scorer),
+            fallback_scorer: ArcSwapOption::empty(),
+            quarantine: ArcSwap::from_pointee(Quarantine::default()),
             settings: ArcSwap::from_pointee(settings),
             health_source: ArcSwap::from_pointee(Arc::new(LocalHealth) as Arc<dyn HealthSource>),
             last_health: ArcSwapOption::empty(),
@@ -99,6 +106,33 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
         self.scorer.store(scorer);
     }
 
+    /// Quarantine the selected scorer in `quarantine` (the fee engine's
+    /// book) and let `fallback` score while it is.
+    pub fn set_quarantine(&self, quarantine: Arc<Quarantine>, fallback: Arc<LoadedPolicy>) {
+        self.quarantine.store(quarantine);
+        self.fallback_scorer.store(Some(fallback));
+    }
+
+    /// The scorer to use at `now`: the selected one unless it is
+    /// quarantined and a different fallback exists (then the fallback and
+    /// why).
+    pub(crate) fn effective_scorer(&self, now: u64) -> (Arc<LoadedPolicy>, Option<String>) {
+        let scorer = self.scorer.load_full();
+        let Some(fallback) = self.fallback_scorer.load_full() else {
+            return (scorer, None);
+        };
+        if fallback.hash() == scorer.hash() {
+            return (scorer, None);
+        }
+        match self.quarantine.load().admit(scorer.as_ref(), now) {
+            Admission::Call | Admission::Retry => (scorer, None),
+            Admission::Quarantined { reason, .. } => (
+                fallback.clone(),
+                Some(format!("{reason}; {} scores meanwhile", fallback.name())),
+            ),
+        }
+    }
+
     pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
@@ -120,10 +154,11 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
     ) -> Result<RebalanceCycleReport, EngineError> {
         let _one_at_a_time = self.cycle_lock.lock().await;
         let settings = self.settings.load_full();
-        let scorer = self.scorer.load_full();
         let started = Instant::now();
         let now = self.clock.now_secs();
         let mut report = RebalanceCycleReport::new(now, settings.dry_run);
+        let (scorer, quarantined) = self.effective_scorer(now);
+        report.scorer_quarantined = quarantined;
         self.cycle(&settings, &scorer, wallet, now, &mut report)
             .await?;
         report.count();
@@ -355,13 +390,18 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
         })
         .await
         .map_err(|e| EngineError::Join(e.to_string()))?;
+        let quarantine = self.quarantine.load();
         match result {
-            Ok(batch) => Ok(Ok(candidates
-                .into_iter()
-                .zip(batch.verdicts)
-                .map(|(candidate, verdict)| Scored { candidate, verdict })
-                .collect())),
+            Ok(batch) => {
+                quarantine.record_success(scorer.as_ref(), now);
+                Ok(Ok(candidates
+                    .into_iter()
+                    .zip(batch.verdicts)
+                    .map(|(candidate, verdict)| Scored { candidate, verdict })
+                    .collect()))
+            }
             Err(failure) => {
+                quarantine.record_failure(scorer.as_ref(), failure.kind.as_str(), now);
                 let row = PolicyFailureRow {
                     timestamp: now,
                     policy_name: scorer.name().to_string(),

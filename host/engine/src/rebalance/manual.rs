@@ -457,7 +457,7 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
             min_profit_msat: settings.min_profit_sat.saturating_mul(1000),
             kelly: None,
         };
-        let scorer = self.scorer();
+        let (scorer, _) = self.effective_scorer(now);
         let scored = match self.score(&scorer, vec![candidate], now).await? {
             Ok(scored) => scored,
             Err((_, failure)) => {

@@ -32,6 +32,9 @@ pub struct RebalanceCycleReport {
     /// Peers sling was told never to route through (rebalancing disabled).
     pub except_peers: Option<ExceptPeersReport>,
     pub scorer_failure: Option<PolicyFailureReport>,
+    /// Set when the selected scorer is quarantined and the built-in one
+    /// scored instead: why.
+    pub scorer_quarantined: Option<String>,
     pub candidates: Vec<CandidateDecision>,
     /// Ledger rows finished this cycle (success, timeout, failed).
     pub finished: Vec<FinishedRebalance>,
@@ -52,6 +55,7 @@ impl RebalanceCycleReport {
             capital_refusals: Vec::new(),
             except_peers: None,
             scorer_failure: None,
+            scorer_quarantined: None,
             candidates: Vec::new(),
             finished: Vec::new(),
             counts: BTreeMap::new(),

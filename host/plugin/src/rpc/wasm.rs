@@ -2,6 +2,8 @@
 //! lightningd — list, inspect, load, unload, reload, rollback, status.
 //! Validation and swapping live in [`crate::registry`].
 
+mod shadow;
+
 use crate::config::find_key;
 use crate::params::{Params, invalid, rpc_error};
 use crate::registry::{self, BUILT_IN};
@@ -14,12 +16,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 const M: &str = "revenue-wasm";
-const ACTIONS: &str = "list, inspect, load, unload, reload, rollback or status";
+const ACTIONS: &str = "list, inspect, load, unload, reload, rollback, shadow or status";
 /// The built-in defaults users fall back to when a policy is force-unloaded.
 const DEFAULT_FEE_POLICY: &str = "fee-alpha";
 
 pub async fn revenue_wasm(p: Plugin<State>, params: Value) -> anyhow::Result<Value> {
-    let params = Params::parse(M, &params, &["action", "name", "path", "force"])?;
+    let params = Params::parse(
+        M,
+        &params,
+        &["action", "name", "path", "force", "role", "stop"],
+    )?;
     let state = p.state();
     let action = params.required_str("action", ACTIONS)?;
     match action.as_str() {
@@ -55,6 +61,7 @@ pub async fn revenue_wasm(p: Plugin<State>, params: Value) -> anyhow::Result<Val
             Ok(json!({"rolled_back": installed}))
         }
         "unload" => unload(state, &params),
+        "shadow" => shadow::shadow(state, &params),
         other => Err(invalid(format!(
             "{M}: unknown action `{other}` (expected {ACTIONS})"
         ))),
@@ -155,6 +162,9 @@ fn describe(state: &State, policy: &LoadedPolicy, peers: Option<&[PeerPolicy]>) 
         "roles": policy.roles().iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         "sha256": policy.hash(),
         "size_bytes": policy.size_bytes(),
+        // Operator policies whose language needs WASI (Python) run on the
+        // deterministic, capability-free WASI shim; built-ins never do.
+        "wasi_shim": policy.uses_wasi_shim(),
         "source": state.0.registry.source(name).unwrap_or_else(|| BUILT_IN.to_string()),
         "loaded_at": state.0.registry.loaded_at(name),
         "previous_version": state.0.registry.previous_version(name),
@@ -312,6 +322,8 @@ fn unload(state: &State, params: &Params) -> anyhow::Result<Value> {
 
 fn status(state: &State) -> Value {
     let runtime = state.0.engine.runtime();
+    let now = state.0.engine.now();
+    let quarantine = state.0.engine.quarantine();
     let policies: Vec<Value> = all_policies(state)
         .iter()
         .map(|p| {
@@ -320,12 +332,40 @@ fn status(state: &State) -> Value {
                 "version": p.version(),
                 "source": state.0.registry.source(p.name()).unwrap_or_else(|| BUILT_IN.to_string()),
                 "stats": runtime.stats(p),
+                "quarantine": quarantine.view(p.hash(), now).map_or_else(
+                    || json!({"state": "healthy", "consecutive_failures": 0}),
+                    |view| json!(view),
+                ),
             })
         })
         .collect();
     json!({
         "policies": policies,
         "rejected_files": state.0.registry.rejected(),
+        "quarantine_settings": {
+            "failure_streak": quarantine.settings().failure_streak,
+            "backoff_secs": quarantine.settings().backoff_secs,
+            "healthy_secs": quarantine.settings().healthy_secs,
+        },
+        "limits": role_limits(&runtime.role_limits()),
         "policy_dir": state.0.policy_dir.display().to_string(),
+    })
+}
+
+/// The sandbox limits of each role, in the options' units.
+fn role_limits(limits: &revops_runtime::RoleLimits) -> Value {
+    let role = |l: &revops_runtime::Limits, per_item: &str, per_item_fuel: u64| {
+        json!({
+            "fuel_base": l.fuel_per_batch_base,
+            per_item: per_item_fuel,
+            "memory_mib": l.memory_bytes / crate::options::MIB,
+            "wall_clock_ms": l.wall_clock_ms,
+            "max_log_lines_per_call": l.max_log_lines_per_call,
+            "max_log_line_bytes": l.max_log_line_bytes,
+        })
+    };
+    json!({
+        "fee_strategy": role(&limits.fee_strategy, "fuel_per_channel", limits.fee_strategy.fuel_per_channel),
+        "rebalance_scorer": role(&limits.rebalance_scorer, "fuel_per_candidate", limits.rebalance_scorer.fuel_per_candidate),
     })
 }

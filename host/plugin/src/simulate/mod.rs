@@ -3,8 +3,9 @@
 //! the seeded simulated network, on simulated time.
 //!
 //! With one policy it prints that policy's detailed per-channel report; with
-//! several (`--policies`, default `static` plus every built-in) it runs each
-//! in turn on the same seed and prints them side by side (`compare.rs`).
+//! several (`--policies`, default `static` plus every built-in, and any
+//! `--policy <file.wasm>` added to them) it runs each in turn on the same
+//! seed and prints them side by side (`compare.rs`).
 //!
 //! Unless `--no-rebalance`, every run (`static` included) also runs the
 //! plugin's rebalancer against the scenario's simulated sling, and the
@@ -68,6 +69,12 @@ pub struct SimulateArgs {
     /// detailed per-channel report instead of the comparison table.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub policies: Vec<String>,
+    /// A fee policy file to run against the others (repeatable): validated
+    /// as the plugin validates one (load checks and self-test), then added
+    /// to the comparison with `static` and every built-in (or with the
+    /// `--policies` list, when given).
+    #[arg(long = "policy", value_name = "FILE.wasm")]
+    pub policy_files: Vec<std::path::PathBuf>,
 }
 
 /// The named scenario, with sling installed (so the rebalancer can act; a
@@ -125,7 +132,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     );
     let runtime =
         Arc::new(PolicyRuntime::new(Limits::default()).context("starting the policy runtime")?);
-    let choices = selection::resolve(&args.policies, &runtime)?;
+    let mut choices = selection::resolve(&args.policies, &runtime)?;
+    for file in &args.policy_files {
+        choices.push(selection::validated_file(file, &runtime)?);
+    }
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -222,6 +232,7 @@ mod tests {
             no_rebalance: false,
             rebalance_interval: 900,
             policies: Vec::new(),
+            policy_files: Vec::new(),
         }
     }
 

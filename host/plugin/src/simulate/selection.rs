@@ -11,7 +11,7 @@
 //!   the built-ins in `BUILT_IN` order); it is the order of the table rows.
 
 use anyhow::Context;
-use revops_runtime::{LoadedPolicy, PolicyRuntime};
+use revops_runtime::{Imports, LoadedPolicy, PolicyRuntime};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -135,9 +135,37 @@ fn looks_like_a_file(entry: &str) -> bool {
 fn load_file(path: &Path, runtime: &PolicyRuntime) -> anyhow::Result<LoadedPolicy> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read policy file `{}`", path.display()))?;
+    // An operator's file: it may use the deterministic WASI shim.
     runtime
-        .load(&bytes)
+        .load_with(&bytes, Imports::HostAndWasiShim)
         .with_context(|| format!("policy file `{}` cannot be loaded", path.display()))
+}
+
+/// A `--policy` file, validated as the plugin validates one it is asked to
+/// load (load checks, then the self-test), and a fee strategy: the reports
+/// compare fee policies.
+pub fn validated_file(path: &Path, runtime: &PolicyRuntime) -> anyhow::Result<PolicyChoice> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read policy file `{}`", path.display()))?;
+    let (policy, _) = crate::author::validate::validate(runtime, &bytes).map_err(|refusal| {
+        anyhow::anyhow!(
+            "policy file `{}` failed validation, as the plugin would refuse it: {refusal} \
+             (`cl-revenue-ops policy check {}` tells more)",
+            path.display(),
+            path.display()
+        )
+    })?;
+    anyhow::ensure!(
+        policy.has_role(revops_runtime::Role::FeeStrategy),
+        "policy file `{}` ({} {}) has no fee-strategy role; simulate compares fee policies",
+        path.display(),
+        policy.name(),
+        policy.version()
+    );
+    Ok(PolicyChoice::Wasm {
+        policy: Arc::new(policy),
+        file: Some(path.to_path_buf()),
+    })
 }
 
 /// Every built-in policy, in `BUILT_IN` order. A built-in that does not
@@ -148,7 +176,7 @@ fn load_built_in(runtime: &PolicyRuntime) -> anyhow::Result<Vec<Arc<LoadedPolicy
         .enumerate()
         .map(|(index, component)| {
             runtime
-                .load(component)
+                .load_with(component, Imports::HostOnly)
                 .map(Arc::new)
                 .with_context(|| format!("loading built-in fee policy #{index}"))
         })
@@ -224,6 +252,37 @@ mod tests {
         let label = choices[0].label();
         assert!(label.starts_with("fee-alpha@"), "{label}");
         assert!(label.ends_with("(alpha-copy.wasm)"), "{label}");
+    }
+
+    #[test]
+    fn a_policy_file_must_pass_the_plugin_s_validation_and_decide_fees() {
+        let runtime = runtime();
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, wasm: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, wasm).unwrap();
+            path
+        };
+        let good = write(
+            "behaves.wasm",
+            revops_policy_artifacts::hostile::WELL_BEHAVED,
+        );
+        let choice = validated_file(&good, &runtime).unwrap();
+        assert_eq!(choice.label(), "hostile-none@0.1.0 (behaves.wasm)");
+
+        let panics = write("panics.wasm", revops_policy_artifacts::hostile::PANIC);
+        let Err(e) = validated_file(&panics, &runtime) else {
+            panic!("a panicking policy must be refused");
+        };
+        let message = format!("{e:#}");
+        assert!(
+            message.contains("panics.wasm` failed validation"),
+            "{message}"
+        );
+        assert!(message.contains("(trap)"), "{message}");
+
+        let scorer = write("scorer.wasm", revops_policy_artifacts::REBALANCE_EV);
+        assert!(validated_file(&scorer, &runtime).is_err());
     }
 
     #[test]

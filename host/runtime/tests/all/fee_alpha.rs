@@ -80,7 +80,7 @@ fn default_limits_leave_headroom_for_fee_alpha() {
         "fee-alpha fuel: empty batch {empty}, {n} channels cold {} / warm {}, ≈{per_channel} per channel",
         cold.fuel_used, warm.fuel_used
     );
-    let limits = runtime.limits();
+    let limits = runtime.limits(revops_runtime::Role::FeeStrategy);
     assert!(limits.fuel_per_batch_base >= 5 * empty);
     assert!(limits.fuel_per_channel >= 5 * per_channel);
 }

@@ -169,7 +169,7 @@ fn default_limits_leave_headroom_for_fee_thompson() {
         let state = ThompsonState::decode(decision.state.as_deref().unwrap()).unwrap();
         assert_eq!(state.observations().len(), MAX_OBSERVATIONS);
     }
-    let limits = runtime.limits();
+    let limits = runtime.limits(revops_runtime::Role::FeeStrategy);
     assert!(limits.fuel_per_batch_base >= 5 * empty);
     assert!(
         limits.fuel_per_channel >= 5 * peak,

@@ -27,6 +27,7 @@ pub const CURRENT_WIT_VERSION: &str = "0.1.1";
 /// The 0.1.0 contract, verbatim (no rebalance-scorer role).
 pub const POLICY_WIT_0_1_0: &str = include_str!("../../tests/fixtures/policy-0.1.0.wit");
 
+/// `@0.2.0` is replaced by the guest's `wasi_clock_version`.
 const WASI_CLOCKS_WIT: &str = r#"
 package wasi:clocks@0.2.0;
 
@@ -126,8 +127,10 @@ pub struct Guest {
     pub log_line: String,
     pub prelude: Prelude,
     pub answer: Answer,
-    /// Also import `wasi:clocks/wall-clock@0.2.0` (forbidden).
+    /// Also import `wasi:clocks/wall-clock@<wasi_clock_version>` (forbidden
+    /// unless the WASI shim is allowed and provides that version).
     pub import_wasi_clock: bool,
+    pub wasi_clock_version: String,
     /// Export only `metadata` (no fee-strategy role implementation).
     pub metadata_only: bool,
     pub roles: Roles,
@@ -147,6 +150,7 @@ impl Guest {
             prelude: Prelude::None,
             answer: Answer::ECHO,
             import_wasi_clock: false,
+            wasi_clock_version: "0.2.0".to_owned(),
             metadata_only: false,
             roles: Roles::Fee,
             declared_roles: None,
@@ -213,6 +217,13 @@ impl Guest {
         self
     }
 
+    /// [`Self::with_wasi_clock`] at another WASI version.
+    pub fn with_wasi_clock_version(mut self, version: &str) -> Self {
+        self.import_wasi_clock = true;
+        self.wasi_clock_version = version.to_owned();
+        self
+    }
+
     /// The encoded component.
     pub fn component(&self) -> Vec<u8> {
         let mut resolve = Resolve::default();
@@ -236,11 +247,17 @@ impl Guest {
                 .select_world(&[pkg], Some("metadata-only"))
                 .expect("partial world exists")
         } else if self.import_wasi_clock {
+            let wasi = format!("@{}", self.wasi_clock_version);
             resolve
-                .push_str("clocks.wit", WASI_CLOCKS_WIT)
+                .push_str("clocks.wit", &WASI_CLOCKS_WIT.replace("@0.2.0", &wasi))
                 .expect("clocks WIT parses");
             let pkg = resolve
-                .push_str("with-wasi.wit", &WITH_WASI_WIT.replace("VERSION", version))
+                .push_str(
+                    "with-wasi.wit",
+                    &WITH_WASI_WIT
+                        .replace("VERSION", version)
+                        .replace("@0.2.0", &wasi),
+                )
                 .expect("test world parses");
             resolve
                 .select_world(&[pkg], Some("fee-policy-with-clock"))
@@ -279,9 +296,12 @@ impl Guest {
         let log_line = &self.log_line;
         let log_lines = self.log_lines;
         let clock_import = if self.import_wasi_clock {
-            r#"(import "wasi:clocks/wall-clock@0.2.0" "now" (func $now (param i32)))"#
+            format!(
+                r#"(import "wasi:clocks/wall-clock@{}" "now" (func $now (param i32)))"#,
+                self.wasi_clock_version
+            )
         } else {
-            ""
+            String::new()
         };
         // Calling the clock keeps the import alive in the component.
         let clock_call = if self.import_wasi_clock {

@@ -1,6 +1,9 @@
-//! Loading: what is accepted, and how refusals are worded.
+//! Loading: what is accepted, how refusals are worded, and the components
+//! of every released WIT version (tests/fixtures) still loading and deciding.
 
-use revops_runtime::{LoadError, MAX_COMPONENT_BYTES, Role};
+use revops_runtime::{
+    LoadError, LoadedPolicy, MAX_COMPONENT_BYTES, PolicyRuntime, Role, WIT_VERSION,
+};
 
 use crate::guest::Guest;
 use crate::support::runtime;
@@ -33,7 +36,7 @@ fn a_wasi_import_is_refused_by_name() {
     let wasm = Guest::new("wants-clock").with_wasi_clock().component();
     let err = runtime().load(&wasm).expect_err("WASI is forbidden");
     assert!(
-        matches!(&err, LoadError::ForbiddenImport { import } if import == "wasi:clocks/wall-clock@0.2.0"),
+        matches!(&err, LoadError::WasiNotAllowed { imports } if imports == &["wasi:clocks/wall-clock@0.2.0"]),
         "{err:?}"
     );
     let message = err.to_string();
@@ -118,6 +121,128 @@ fn the_fee_alpha_binary_built_against_0_1_0_still_loads_and_decides_fees() {
         batch.decisions.iter().map(|d| d.fee_ppm).collect()
     };
     assert_eq!(fees(&old), fees(&new), "same policy logic, either contract");
+}
+
+/// One component kept in `tests/fixtures` as built against a released WIT
+/// version: `<policy>-wit-<version>.component.wasm` (see the README there).
+struct CompatFixture {
+    file: String,
+    policy: String,
+    wit_version: String,
+    wasm: Vec<u8>,
+}
+
+/// Every component fixture, read from the directory (so a new one is
+/// covered without touching this test). A `.wasm` file not named by the
+/// pattern is an error, not skipped.
+fn compat_fixtures() -> Vec<CompatFixture> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut fixtures: Vec<CompatFixture> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|entry| entry.expect("fixture dir entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+        .map(|path| {
+            let file = path.file_name().unwrap().to_string_lossy().into_owned();
+            let (policy, wit_version) = file
+                .strip_suffix(".component.wasm")
+                .and_then(|stem| stem.rsplit_once("-wit-"))
+                .unwrap_or_else(|| {
+                    panic!("{file}: name fixtures `<policy>-wit-<version>.component.wasm`")
+                });
+            CompatFixture {
+                policy: policy.to_owned(),
+                wit_version: wit_version.to_owned(),
+                wasm: std::fs::read(&path).unwrap(),
+                file,
+            }
+        })
+        .collect();
+    fixtures.sort_by(|a, b| a.file.cmp(&b.file));
+    fixtures
+}
+
+/// A fee batch from an old component: one in-bounds decision per channel,
+/// in order.
+fn decides_in_bounds(runtime: &PolicyRuntime, policy: &LoadedPolicy, file: &str) {
+    let inputs = crate::support::inputs(5);
+    let batch = runtime
+        .decide_fees(policy, &inputs)
+        .unwrap_or_else(|failure| panic!("{file}: decide-fees failed: {failure}"));
+    assert_eq!(batch.decisions.len(), inputs.len(), "{file}");
+    for (input, decision) in inputs.iter().zip(&batch.decisions) {
+        assert_eq!(decision.short_channel_id, input.short_channel_id, "{file}");
+        let bounds = input.bounds.floor_ppm..=input.bounds.ceiling_ppm;
+        assert!(
+            bounds.contains(&decision.fee_ppm),
+            "{file}: {} ppm for {} is outside {bounds:?}",
+            decision.fee_ppm,
+            input.short_channel_id
+        );
+    }
+}
+
+/// A scoring batch from an old component: one verdict per candidate (the
+/// runtime has checked each against the contract).
+fn scores(runtime: &PolicyRuntime, policy: &LoadedPolicy, file: &str) {
+    let candidates = crate::rebalance::candidates(4);
+    let batch = runtime
+        .score_rebalances(policy, &candidates)
+        .unwrap_or_else(|failure| panic!("{file}: score-rebalances failed: {failure}"));
+    assert_eq!(batch.verdicts.len(), candidates.len(), "{file}");
+}
+
+#[test]
+fn every_released_component_fixture_still_loads_and_decides() {
+    let fixtures = compat_fixtures();
+    let runtime = runtime();
+    for fixture in &fixtures {
+        let file = fixture.file.as_str();
+        let policy = runtime
+            .load(&fixture.wasm)
+            .unwrap_or_else(|e| panic!("{file} no longer loads: {e}"));
+        assert_eq!(policy.name(), fixture.policy, "{file}");
+        // The fixture really is from the version its name says.
+        let suffix = format!("@{}", fixture.wit_version);
+        assert!(
+            policy.imports().iter().all(|i| i.ends_with(&suffix)),
+            "{file}: {:?}",
+            policy.imports()
+        );
+        assert!(!policy.roles().is_empty(), "{file}");
+        for role in policy.roles() {
+            match role {
+                Role::FeeStrategy => decides_in_bounds(&runtime, &policy, file),
+                Role::RebalanceScorer => scores(&runtime, &policy, file),
+                other => panic!("{file}: teach this test to call the {other:?} role"),
+            }
+        }
+        // The check a policy passes before it is swapped in: every role on
+        // canned inputs, fee decisions a second time with their own state.
+        runtime
+            .self_test(&policy)
+            .unwrap_or_else(|failure| panic!("{file}: {failure}"));
+    }
+}
+
+#[test]
+fn the_current_wit_version_and_every_built_in_have_a_compat_fixture() {
+    let fixtures = compat_fixtures();
+    let current: Vec<&str> = fixtures
+        .iter()
+        .filter(|f| f.wit_version == WIT_VERSION)
+        .map(|f| f.policy.as_str())
+        .collect();
+    for built_in in ["fee-alpha", "fee-thompson", "rebalance-ev"] {
+        assert!(
+            current.contains(&built_in),
+            "no {built_in}-wit-{WIT_VERSION}.component.wasm in tests/fixtures: \
+             copy it from host/policy-artifacts' OUT_DIR (tests/fixtures/README.md)"
+        );
+    }
+    assert!(
+        fixtures.iter().any(|f| f.wit_version == "0.1.0"),
+        "the 0.1.0 fixture is gone"
+    );
 }
 
 #[test]

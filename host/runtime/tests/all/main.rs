@@ -8,6 +8,8 @@ mod hostile;
 mod limits;
 mod load;
 mod logging;
+mod python;
 mod rebalance;
 mod stats;
 mod support;
+mod wasi_shim;

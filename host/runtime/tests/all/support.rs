@@ -74,11 +74,21 @@ pub static LOGGED: Mutex<Vec<(String, log::Level, String)>> = Mutex::new(Vec::ne
 struct Capture;
 
 impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
+    /// Everything but the compiler's own tracing: cranelift and regalloc2
+    /// built with debug assertions log every function they compile at trace
+    /// level (gigabytes for an 18 MB Python component).
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        let target = metadata.target();
+        !(target.starts_with("cranelift")
+            || target.starts_with("regalloc2")
+            || target.starts_with("wasmtime")
+            || target.starts_with("wasmparser"))
     }
 
     fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
         let entry = (
             record.target().to_owned(),
             record.level(),
