@@ -657,3 +657,98 @@ async fn a_trapping_scorer_starts_nothing_and_the_plugin_stays_up() {
     let report = node.ok("revenue-rebalance-cycle", json!({})).await;
     started(decision_for(&report, &node, EARNER));
 }
+
+#[tokio::test]
+async fn a_quarantined_scorer_is_replaced_by_the_built_in_until_its_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("panic.wasm"),
+        revops_policy_artifacts::hostile::PANIC,
+    )
+    .unwrap();
+    let node = earning_node(json!({
+        "revenue-ops-policy-dir": dir.path().display().to_string(),
+        "revenue-ops-rebalance-scorer": "hostile-panic",
+        "revenue-ops-policy-quarantine-failures": 2,
+    }))
+    .await;
+    for _ in 0..2 {
+        let report = node.ok("revenue-rebalance-cycle", json!({})).await;
+        assert_eq!(report["scorer_failure"]["kind"], json!("trap"), "{report}");
+    }
+    // Quarantined: the built-in scorer decides, and the report says why.
+    let report = node.ok("revenue-rebalance-cycle", json!({})).await;
+    assert!(report["scorer_failure"].is_null(), "{report}");
+    let why = report["scorer_quarantined"].as_str().unwrap();
+    assert!(
+        why.contains("hostile-panic") && why.contains("rebalance-ev scores meanwhile"),
+        "{why}"
+    );
+    started(decision_for(&report, &node, EARNER));
+}
+
+#[tokio::test]
+async fn a_shadow_scorer_answers_the_same_candidates_and_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // `hostile-none` rejects every rebalance; shadowed beside rebalance-ev.
+    std::fs::write(
+        dir.path().join("calm.wasm"),
+        revops_policy_artifacts::hostile::WELL_BEHAVED,
+    )
+    .unwrap();
+    let node = earning_node(json!({
+        "revenue-ops-policy-dir": dir.path().display().to_string(),
+    }))
+    .await;
+    let started_run = node
+        .ok(
+            "revenue-wasm",
+            json!({"action": "shadow", "name": "hostile-none", "role": "rebalance-scorer"}),
+        )
+        .await;
+    assert_eq!(started_run["started"], json!(true), "{started_run}");
+
+    let report = node.ok("revenue-rebalance-cycle", json!({})).await;
+    started(decision_for(&report, &node, EARNER));
+    // Only the live scorer's job reached sling.
+    assert_eq!(sling_jobs(&node).len(), 1);
+
+    let shown = node
+        .ok(
+            "revenue-wasm",
+            json!({"action": "shadow", "name": "hostile-none", "role": "rebalance-scorer"}),
+        )
+        .await;
+    let shadow = &shown["shadow"];
+    let summary = &shadow["summary"];
+    assert_eq!(summary["cycles"], json!(1), "{shadow}");
+    assert!(fee(summary, "live_only_accepts") >= 1, "{shadow}");
+    assert_eq!(summary["shadow_only_accepts"], json!(0));
+    let earner = node.channel(EARNER).short_channel_id;
+    let row = shadow["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["destination"] == json!(earner))
+        .unwrap_or_else(|| panic!("no verdict for the earner: {shadow}"));
+    assert_eq!(row["live"]["accept"], json!(true), "{row}");
+    assert_eq!(row["shadow"]["accept"], json!(false), "{row}");
+    assert!(
+        row["live_policy"]
+            .as_str()
+            .unwrap()
+            .starts_with("rebalance-ev@")
+    );
+    // A fee-only policy cannot be shadowed as a scorer.
+    let refused = node
+        .call(
+            "revenue-wasm",
+            json!({"action": "shadow", "name": "fee-alpha", "role": "rebalance-scorer"}),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message.contains("rebalance-scorer role"),
+        "{refused:?}"
+    );
+}

@@ -39,7 +39,8 @@ pub struct FeeEngine<N: Node, C: Clock> {
     pub(crate) clock: C,
     pub(crate) store: Arc<Store>,
     pub(crate) runtime: Arc<PolicyRuntime>,
-    pub(crate) policies: ArcSwap<PolicySet>,
+    /// Shared with the rebalancer (its shadow scorers are looked up here).
+    pub(crate) policies: Arc<ArcSwap<PolicySet>>,
     pub(crate) settings: ArcSwap<FeeSettings>,
     pub(crate) flow_settings: ArcSwap<FlowSettings>,
     pub(crate) status: Mutex<EngineStatus>,
@@ -63,7 +64,7 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
             clock,
             store,
             runtime,
-            policies: ArcSwap::from_pointee(policies),
+            policies: Arc::new(ArcSwap::from_pointee(policies)),
             settings: ArcSwap::from_pointee(settings),
             flow_settings: ArcSwap::from_pointee(FlowSettings::default()),
             status: Mutex::new(EngineStatus::default()),
@@ -96,6 +97,11 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
 
     pub fn policies(&self) -> Arc<PolicySet> {
         self.policies.load_full()
+    }
+
+    /// The loaded policy set itself, to share with the rebalancer.
+    pub fn policy_book(&self) -> &Arc<ArcSwap<PolicySet>> {
+        &self.policies
     }
 
     pub fn set_policies(&self, policies: PolicySet) {

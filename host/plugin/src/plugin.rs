@@ -312,6 +312,9 @@ fn build_state(configured: &ConfiguredPlugin<State, Stdin, Stdout>) -> anyhow::R
         rebalance_settings,
         engine.quarantine(),
     );
+    if let Ok(rebalancer) = &rebalancer {
+        rebalancer.set_policy_book(Arc::clone(engine.policy_book()));
+    }
     Ok(State(Arc::new(Inner {
         started_at: SystemClock.now_secs(),
         engine,

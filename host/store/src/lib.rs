@@ -19,6 +19,7 @@ mod policies;
 mod rebalances;
 mod reputation;
 mod shadow;
+mod shadow_scoring;
 mod signals;
 
 pub use clboss::ClbossUnmanaged;
@@ -31,7 +32,8 @@ pub use rebalances::{
     RebalanceOutcome,
 };
 pub use reputation::{FORGET_BELOW, PeerReputation, ReputationUpdate};
-pub use shadow::{ShadowDecision, ShadowRun, ShadowSummary};
+pub use shadow::{SHADOW_KEEP_SECS, ShadowDecision, ShadowRun, ShadowSummary};
+pub use shadow_scoring::{ShadowScoringSummary, ShadowVerdict, VerdictSummary};
 pub use signals::{ChannelActivity, SleepState};
 
 use rusqlite::Connection;

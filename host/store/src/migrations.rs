@@ -243,6 +243,26 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX shadow_decisions_by_channel
         ON shadow_decisions (run_id, short_channel_id, cycle_at);
+    CREATE TABLE shadow_verdicts (
+        run_id INTEGER NOT NULL REFERENCES shadow_runs (id),
+        cycle_at INTEGER NOT NULL,
+        destination TEXT NOT NULL,
+        shadow_version TEXT NOT NULL,
+        live_policy TEXT NOT NULL,
+        proposed_msat INTEGER NOT NULL,
+        live_accept INTEGER,
+        live_amount_msat INTEGER,
+        live_max_fee_ppm INTEGER,
+        live_expected_profit_msat INTEGER,
+        shadow_accept INTEGER,
+        shadow_amount_msat INTEGER,
+        shadow_max_fee_ppm INTEGER,
+        shadow_expected_profit_msat INTEGER,
+        shadow_reason TEXT NOT NULL,
+        shadow_failure_kind TEXT
+    );
+    CREATE INDEX shadow_verdicts_by_destination
+        ON shadow_verdicts (run_id, destination, cycle_at);
     "#,
 ];
 

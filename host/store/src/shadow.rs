@@ -24,7 +24,7 @@ pub const SHADOW_KEEP_SECS: u64 = 14 * crate::DAY_SECS;
 pub struct ShadowRun {
     pub id: i64,
     pub policy_name: String,
-    /// `fee-strategy` (the only role shadowed so far).
+    /// `fee-strategy` or `rebalance-scorer`.
     pub role: String,
     pub started_at: u64,
     pub stopped_at: Option<u64>,

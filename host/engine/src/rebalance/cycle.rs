@@ -20,6 +20,7 @@
 use crate::EngineError;
 use crate::health::{HealthAssessment, HealthSource, LocalHealth, clamp_multiplier};
 use crate::outcome::PolicyFailureReport;
+use crate::policy_set::PolicySet;
 use crate::quarantine::{Admission, Quarantine};
 use crate::rebalance::candidates::{
     SelectionInputs, may_be_destination, may_be_source, select, usable,
@@ -45,8 +46,10 @@ pub struct RebalanceEngine<N: Node + RebalanceExecutor, C: Clock> {
     pub(crate) node: Arc<N>,
     clock: C,
     pub(crate) store: Arc<Store>,
-    runtime: Arc<PolicyRuntime>,
+    pub(crate) runtime: Arc<PolicyRuntime>,
     scorer: ArcSwap<LoadedPolicy>,
+    /// Every loaded policy (the fee engine's set), for shadow scorers.
+    pub(crate) policy_book: ArcSwapOption<ArcSwap<PolicySet>>,
     /// Scores while the selected scorer is quarantined (the built-in).
     fallback_scorer: ArcSwapOption<LoadedPolicy>,
     /// Shared with the fee engine, so `revenue-wasm status` sees one book.
@@ -82,6 +85,7 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
             runtime,
             scorer: ArcSwap::new(scorer),
             fallback_scorer: ArcSwapOption::empty(),
+            policy_book: ArcSwapOption::empty(),
             quarantine: ArcSwap::from_pointee(Quarantine::default()),
             settings: ArcSwap::from_pointee(settings),
             health_source: ArcSwap::from_pointee(Arc::new(LocalHealth) as Arc<dyn HealthSource>),
@@ -259,7 +263,14 @@ impl<N: Node + RebalanceExecutor, C: Clock> RebalanceEngine<N, C> {
         if selection.candidates.is_empty() {
             return Ok(());
         }
-        let scored = match self.score(scorer, selection.candidates, now).await? {
+        let shadows = self.scorer_shadows()?;
+        let shadow_candidates = (!shadows.is_empty()).then(|| selection.candidates.clone());
+        let live = self.score(scorer, selection.candidates, now).await?;
+        if let Some(candidates) = shadow_candidates {
+            self.run_scorer_shadows(shadows, scorer, &candidates, &live, now)
+                .await?;
+        }
+        let scored = match live {
             Ok(scored) => scored,
             Err((candidates, failure)) => {
                 report.candidates.extend(candidates.iter().map(|c| {

@@ -16,6 +16,7 @@ pub mod manual;
 mod monitor;
 pub mod report;
 pub mod settings;
+pub mod shadow;
 
 pub use cycle::RebalanceEngine;
 pub use manual::{ManualError, ManualReport, ManualRequest, ManualVerdict};

@@ -221,6 +221,16 @@ fn millis(micros: u64) -> String {
     format!("{:.2} ms", micros as f64 / 1000.0)
 }
 
+/// The report's "time per batch" line.
+fn time_line(micros: &Percentiles) -> String {
+    format!(
+        "    {:<18} p50 {:>11}  max {:>11}\n",
+        "time per batch",
+        millis(micros.p50),
+        millis(micros.max)
+    )
+}
+
 impl Report {
     pub fn new(file: String, limits: Limits) -> Self {
         Report {
@@ -444,13 +454,7 @@ impl Report {
                     &f.fuel_per_batch,
                     Some(f.fuel_budget_per_batch),
                 ));
-                writeln!(
-                    out,
-                    "    {:<18} p50 {:>11}  max {:>11}",
-                    "time per batch",
-                    millis(f.micros_per_batch.p50),
-                    millis(f.micros_per_batch.max)
-                )?;
+                out.push_str(&time_line(&f.micros_per_batch));
                 let clamped = f.clamped_below_floor + f.clamped_above_ceiling;
                 write!(
                     out,
@@ -514,13 +518,7 @@ impl Report {
                     &s.fuel_per_batch,
                     Some(s.fuel_budget_per_batch),
                 ));
-                writeln!(
-                    out,
-                    "    {:<18} p50 {:>11}  max {:>11}",
-                    "time per batch",
-                    millis(s.micros_per_batch.p50),
-                    millis(s.micros_per_batch.max)
-                )?;
+                out.push_str(&time_line(&s.micros_per_batch));
             }
         }
         let deterministic = match r.deterministic {

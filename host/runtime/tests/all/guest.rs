@@ -272,21 +272,8 @@ impl Guest {
                 .select_world(&[policy_pkg], Some(world))
                 .expect("the role's world exists in this WIT version")
         };
-        let mut module = wat::parse_str(self.wat()).expect("guest WAT is valid");
-        wit_component::embed_component_metadata(
-            &mut module,
-            &resolve,
-            world,
-            StringEncoding::UTF8,
-            false,
-        )
-        .expect("metadata embeds");
-        ComponentEncoder::default()
-            .module(&module)
-            .expect("module is accepted")
-            .validate(true)
-            .encode()
-            .expect("component encodes")
+        let module = wat::parse_str(self.wat()).expect("guest WAT is valid");
+        encode(module, &resolve, world)
     }
 
     fn wat(&self) -> String {
@@ -493,4 +480,34 @@ impl Guest {
 "#
         )
     }
+}
+
+/// `module` (a core module) as a component of `world`.
+pub fn encode(mut module: Vec<u8>, resolve: &Resolve, world: wit_parser::WorldId) -> Vec<u8> {
+    wit_component::embed_component_metadata(
+        &mut module,
+        resolve,
+        world,
+        StringEncoding::UTF8,
+        false,
+    )
+    .expect("metadata embeds");
+    ComponentEncoder::default()
+        .module(&module)
+        .expect("module is accepted")
+        .validate(true)
+        .encode()
+        .expect("component encodes")
+}
+
+/// `module` as a component of the current WIT's `fee-policy` world.
+pub fn encode_fee_policy(module: Vec<u8>) -> Vec<u8> {
+    let mut resolve = Resolve::default();
+    let pkg = resolve
+        .push_str("policy.wit", POLICY_WIT)
+        .expect("policy WIT parses");
+    let world = resolve
+        .select_world(&[pkg], Some("fee-policy"))
+        .expect("fee-policy exists");
+    encode(module, &resolve, world)
 }

@@ -298,26 +298,7 @@ fn aliasing_guest(copies: u32, reason_bytes: u32) -> Vec<u8> {
     (i32.const 2048))
 )"#
     );
-    let mut resolve = wit_parser::Resolve::default();
-    let pkg = resolve
-        .push_str("policy.wit", crate::guest::POLICY_WIT)
-        .unwrap();
-    let world = resolve.select_world(&[pkg], Some("fee-policy")).unwrap();
-    let mut module = wat::parse_str(wat).expect("WAT is valid");
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-        false,
-    )
-    .unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap()
+    crate::guest::encode_fee_policy(wat::parse_str(wat).expect("WAT is valid"))
 }
 
 #[test]

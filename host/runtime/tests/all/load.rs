@@ -278,25 +278,12 @@ fn a_trapping_metadata_call_fails_the_load() {
         .push_str("policy.wit", crate::guest::POLICY_WIT)
         .unwrap();
     let world = resolve.select_world(&[pkg], Some("fee-policy")).unwrap();
-    let mut module = wit_component::dummy_module(
+    let module = wit_component::dummy_module(
         &resolve,
         world,
         wit_parser::ManglingAndAbi::Legacy(wit_parser::LiftLowerAbi::Sync),
     );
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-        false,
-    )
-    .unwrap();
-    let wasm = wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap();
+    let wasm = crate::guest::encode(module, &resolve, world);
     let err = runtime().load(&wasm).expect_err("metadata traps");
     assert!(
         matches!(&err, LoadError::Metadata(failure) if failure.kind == revops_runtime::FailureKind::Trap),
