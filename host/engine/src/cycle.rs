@@ -217,6 +217,8 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
         let mut statics = Vec::new();
         // Channels decided by a WASM policy, grouped by policy: one batch each.
         let mut batches: BTreeMap<String, Vec<Pending<'_>>> = BTreeMap::new();
+        // Quarantined policies replaced by the fallback this cycle, by name.
+        let mut replaced: HashMap<String, bool> = HashMap::new();
         for channel in channels.iter().filter(|c| c.accepts_fee_updates()) {
             // An expired policy no longer applies: the node default does.
             let peer = peer_policies
@@ -277,12 +279,17 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
                     statics.push((pending, fee_ppm, reason));
                 }
                 Strategy::Dynamic => {
-                    let (name, pending) =
-                        self.admit(policies, &settings.default_fee_policy, pending, now);
+                    let (name, pending) = self.admit(
+                        policies,
+                        &settings.default_fee_policy,
+                        pending,
+                        &mut replaced,
+                        now,
+                    );
                     batches.entry(name).or_default().push(pending)
                 }
                 Strategy::Policy(name) => {
-                    let (name, pending) = self.admit(policies, &name, pending, now);
+                    let (name, pending) = self.admit(policies, &name, pending, &mut replaced, now);
                     batches.entry(name).or_default().push(pending)
                 }
             }
@@ -604,30 +611,43 @@ impl<N: Node, C: Clock> FeeEngine<N, C> {
 
     /// The policy that decides for `pending`: `name`, unless that policy is
     /// quarantined, in which case the built-in fallback does and the
-    /// channel's strategy label says why.
+    /// channel's strategy label says why. `replaced` keeps each name's
+    /// answer for the cycle, so the quarantine book is asked once per policy
+    /// (and a due retry starts exactly once), not once per channel.
     fn admit<'c>(
         &self,
         policies: &PolicySet,
         name: &str,
         mut pending: Pending<'c>,
+        replaced: &mut HashMap<String, bool>,
         now: u64,
     ) -> (String, Pending<'c>) {
-        let Some(policy) = policies.get(name) else {
+        let is_replaced = *replaced
+            .entry(name.to_string())
+            .or_insert_with(|| self.quarantined_now(policies, name, now));
+        if !is_replaced {
             return (name.to_string(), pending);
+        }
+        pending.strategy = format!(
+            "{} ({name} quarantined; {FALLBACK_FEE_POLICY} decides)",
+            pending.strategy
+        );
+        (FALLBACK_FEE_POLICY.to_string(), pending)
+    }
+
+    /// Whether `name` is a loaded policy other than the fallback that is
+    /// quarantined at `now` (with the fallback loaded to stand in).
+    fn quarantined_now(&self, policies: &PolicySet, name: &str, now: u64) -> bool {
+        let Some(policy) = policies.get(name) else {
+            return false;
         };
         if name == FALLBACK_FEE_POLICY || policies.get(FALLBACK_FEE_POLICY).is_none() {
-            return (name.to_string(), pending);
+            return false;
         }
-        match self.quarantine.admit(policy.as_ref(), now) {
-            Admission::Call | Admission::Retry => (name.to_string(), pending),
-            Admission::Quarantined { .. } => {
-                pending.strategy = format!(
-                    "{} ({name} quarantined; {FALLBACK_FEE_POLICY} decides)",
-                    pending.strategy
-                );
-                (FALLBACK_FEE_POLICY.to_string(), pending)
-            }
-        }
+        matches!(
+            self.quarantine.admit(policy.as_ref(), now),
+            Admission::Quarantined { .. }
+        )
     }
 
     /// Call the policy off the async threads. `Ok(Err(..))` is a contained

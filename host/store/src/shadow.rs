@@ -86,6 +86,45 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ShadowRun> {
     })
 }
 
+/// Where a role's shadow answers are kept.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ShadowTable {
+    Decisions,
+    Verdicts,
+}
+
+impl ShadowTable {
+    fn name(self) -> &'static str {
+        match self {
+            ShadowTable::Decisions => "shadow_decisions",
+            ShadowTable::Verdicts => "shadow_verdicts",
+        }
+    }
+}
+
+/// Ends one cycle's write of a run's answers, inside its transaction:
+/// counts the cycle and prunes the table's rows older than
+/// [`SHADOW_KEEP_SECS`].
+pub(crate) fn finish_cycle(
+    tx: &rusqlite::Transaction<'_>,
+    run_id: i64,
+    table: ShadowTable,
+    now: u64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE shadow_runs SET cycles = cycles + 1 WHERE id = ?1",
+        params![run_id],
+    )?;
+    tx.execute(
+        &format!("DELETE FROM {} WHERE cycle_at < ?1", table.name()),
+        params![to_sql_i64(
+            now.saturating_sub(SHADOW_KEEP_SECS),
+            "cycle_at"
+        )?],
+    )?;
+    Ok(())
+}
+
 const RUN_COLUMNS: &str = "id, policy_name, role, started_at, stopped_at";
 
 impl Store {
@@ -210,17 +249,7 @@ impl Store {
                 ])?;
             }
         }
-        tx.execute(
-            "UPDATE shadow_runs SET cycles = cycles + 1 WHERE id = ?1",
-            params![run_id],
-        )?;
-        tx.execute(
-            "DELETE FROM shadow_decisions WHERE cycle_at < ?1",
-            params![to_sql_i64(
-                now.saturating_sub(SHADOW_KEEP_SECS),
-                "cycle_at"
-            )?],
-        )?;
+        finish_cycle(&tx, run_id, ShadowTable::Decisions, now)?;
         tx.commit()?;
         Ok(())
     }

@@ -6,7 +6,7 @@
 //! counts the cycle, rows older than [`crate::shadow::SHADOW_KEEP_SECS`]
 //! pruned with it, nothing here is ever acted on.
 
-use crate::shadow::SHADOW_KEEP_SECS;
+use crate::shadow::{ShadowTable, finish_cycle};
 use crate::{Store, StoreError, from_sql_u64, to_sql_i64};
 use rusqlite::params;
 use serde::Serialize;
@@ -118,17 +118,7 @@ impl Store {
                 ])?;
             }
         }
-        tx.execute(
-            "UPDATE shadow_runs SET cycles = cycles + 1 WHERE id = ?1",
-            params![run_id],
-        )?;
-        tx.execute(
-            "DELETE FROM shadow_verdicts WHERE cycle_at < ?1",
-            params![to_sql_i64(
-                now.saturating_sub(SHADOW_KEEP_SECS),
-                "cycle_at"
-            )?],
-        )?;
+        finish_cycle(&tx, run_id, ShadowTable::Verdicts, now)?;
         tx.commit()?;
         Ok(())
     }

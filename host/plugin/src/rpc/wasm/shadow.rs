@@ -106,17 +106,15 @@ fn report(state: &State, run: &ShadowRun) -> anyhow::Result<Value> {
             })
         })
         .collect();
-    Ok(json!({
-        "policy": run.policy_name,
-        "role": run.role,
-        "active": run.stopped_at.is_none(),
-        "loaded": state.0.engine.policies().get(&run.policy_name).is_some(),
-        "started_at": run.started_at,
-        "stopped_at": run.stopped_at,
-        "summary": summary,
-        "channels": channels,
-        "note": "shadow decisions are never applied; fees are within each channel's bounds, before hysteresis",
-    }))
+    Ok(with_run(
+        state,
+        run,
+        json!({
+            "summary": summary,
+            "channels": channels,
+            "note": "shadow decisions are never applied; fees are within each channel's bounds, before hysteresis",
+        }),
+    ))
 }
 
 fn scorer_report(state: &State, run: &ShadowRun) -> anyhow::Result<Value> {
@@ -139,15 +137,30 @@ fn scorer_report(state: &State, run: &ShadowRun) -> anyhow::Result<Value> {
             })
         })
         .collect();
-    Ok(json!({
+    Ok(with_run(
+        state,
+        run,
+        json!({
+            "summary": summary,
+            "destinations": destinations,
+            "note": "shadow verdicts are never acted on: nothing is started, held or budgeted for them",
+        }),
+    ))
+}
+
+/// `report` with the run's own facts added (policy, role, whether it is
+/// active and loaded, when it started and stopped).
+fn with_run(state: &State, run: &ShadowRun, mut report: Value) -> Value {
+    let facts = json!({
         "policy": run.policy_name,
         "role": run.role,
         "active": run.stopped_at.is_none(),
         "loaded": state.0.engine.policies().get(&run.policy_name).is_some(),
         "started_at": run.started_at,
         "stopped_at": run.stopped_at,
-        "summary": summary,
-        "destinations": destinations,
-        "note": "shadow verdicts are never acted on: nothing is started, held or budgeted for them",
-    }))
+    });
+    if let (Some(report), Value::Object(facts)) = (report.as_object_mut(), facts) {
+        report.extend(facts);
+    }
+    report
 }
